@@ -1,0 +1,24 @@
+# Two commands on a fresh clone: `make run` and `make test`. Both create .venv on first use.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: run test setup clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	PIP_CONSTRAINT=$(CURDIR)/constraints.txt $(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
+	touch $@
+
+setup: $(STAMP)  ## create the pinned virtualenv (.venv) if it is missing or stale
+
+run: $(STAMP)  ## run the conformance suite on CPU, write reports/<run-id>/ and reports/latest
+	$(BIN)/conform run
+
+test: $(STAMP)  ## the harness's own tests and the conformance suite
+	$(BIN)/python -m pytest tests conformance $(PYTEST_ARGS)
+
+clean:  ## remove the virtualenv and generated results
+	rm -rf $(VENV) reports/*-* reports/latest .hypothesis

@@ -1,0 +1,30 @@
+"""A cross-framework conformance harness for twin PyTorch and Keras 3 layers.
+
+Declare a :class:`LayerPair`; the harness draws cases with hypothesis, moves identical
+weights through the numpy bridge, and checks forward outputs and vector-Jacobian products.
+"""
+
+from harness.bridge import (
+    CONV2D_OIHW_TO_HWIO,
+    CONV_TRANSPOSE2D_IOHW_TO_HWOI,
+    IDENTITY,
+    TRANSPOSE,
+    Permute,
+    Transform,
+)
+from harness.spec import KnownDivergence, LayerPair, Link, Origin, Tensor, Tolerance
+
+__all__ = [
+    "CONV2D_OIHW_TO_HWIO",
+    "CONV_TRANSPOSE2D_IOHW_TO_HWOI",
+    "IDENTITY",
+    "TRANSPOSE",
+    "KnownDivergence",
+    "LayerPair",
+    "Link",
+    "Origin",
+    "Permute",
+    "Tensor",
+    "Tolerance",
+    "Transform",
+]

@@ -1,0 +1,286 @@
+"""One check of one pair: evaluate cases, let hypothesis hunt and shrink, return a Record.
+
+Order of work, and why:
+1. the *minimal case* (smallest dims, ``normal`` values, seed 0) runs first: it validates the
+   weight map against the real layers before anything else runs, and a pair broken
+   everywhere fails on the smallest input there is;
+2. the *edge cases* (the minimal dims in every value regime) run next, so a divergence that
+   needs an exact zero or a threshold value is found deterministically, not by luck;
+3. hypothesis then generates and, on failure, shrinks to a minimal case.
+A float32 failure is replayed in float64 to tell a semantic divergence from a precision one.
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from hypothesis import HealthCheck, Phase, find, given, settings
+
+from harness import bridge
+from harness.cases import Case, case_strategy, draw_params, fill, regimes_for, weight_values
+from harness.compare import Policy, TensorMetrics, compare, policy_for
+from harness.results import Record
+from harness.sides import Outcome, SideError
+from harness.spec import LayerPair
+
+__all__ = ["Target", "evaluate", "minimal_case", "run_check"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """What one record is about. ``source`` is the user file a pair came from, if any."""
+
+    pair: LayerPair
+    check: str
+    dtype: str
+    device: str = "cpu"
+    mode: str = "eval"
+    source: str | None = None
+
+    @property
+    def id(self) -> str:
+        return f"{self.pair.name}-{self.check}-{self.dtype}-{self.device}-{self.mode}"
+
+
+class Divergence(AssertionError):
+    """A case on which the two frameworks disagree beyond tolerance."""
+
+    def __init__(self, case: Case, metrics: list[TensorMetrics], policy: Policy):
+        self.case = case
+        self.metrics = metrics
+        text = "\n".join(m.describe(policy) for m in metrics if not m.ok)
+        super().__init__(f"frameworks diverge on case {case.dumps()}:\n{text}")
+
+
+class CaseError(Exception):
+    """A case on which building or running raised; carries the case for the record."""
+
+    def __init__(self, case: Case, exc: BaseException):
+        self.case = case
+        self.original = exc
+        super().__init__(str(exc))
+
+
+def minimal_case(pair: LayerPair) -> Case:
+    """The smallest params hypothesis can produce for the pair, normal values, seed 0."""
+    quiet = settings(database=None, max_examples=50, phases=[Phase.generate, Phase.shrink],
+                     suppress_health_check=list(HealthCheck))
+    return Case(find(draw_params(pair), lambda _: True, settings=quiet), "normal", 0)
+
+
+def _inputs(pair: LayerPair, case: Case, rng: np.random.Generator, dtype: str) -> list[np.ndarray]:
+    special = list(pair.special_values(case.params)) if pair.special_values else []
+    arrays = []
+    for spec in pair.inputs:
+        regime = case.regime if spec.regimes is None or case.regime in spec.regimes else "normal"
+        arrays.append(fill(regime, spec.concrete_shape(case.params), rng, special).astype(dtype))
+    return arrays
+
+
+def _layout(spec_layout: str, rank: int) -> bridge.Transform:
+    return bridge.channels_last(rank) if spec_layout == "channels_first" else bridge.IDENTITY
+
+
+def _side(framework: str, stage: str, fn: Callable[[], Any]) -> Any:
+    try:
+        return fn()
+    except bridge.WeightMapError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any framework failure becomes an error record
+        raise SideError(framework, stage, exc) from exc
+
+
+def _gradient_metrics(
+    pair: LayerPair, slots: list[bridge.Slot], th: Outcome, tf_: Outcome, policy: Policy
+) -> list[TensorMetrics]:
+    metrics = []
+    tf_input_grads = [
+        None if g is None else _layout(spec.layout, g.ndim).inverse(g) for spec, g in zip(pair.inputs, tf_.input_grads)
+    ]
+    tf_param_grads = bridge.from_tf({k: v for k, v in tf_.param_grads.items() if v is not None}, slots)
+    pairs = [(f"grad {s.name}", a, b) for s, a, b in zip(pair.inputs, th.input_grads, tf_input_grads)]
+    pairs += [(f"grad {s.canonical}", th.param_grads.get(s.canonical), tf_param_grads.get(s.canonical))
+              for s in slots if s.trainable]
+    for name, a, b in pairs:
+        if a is None and b is None:
+            continue  # no gradient path on either side: nothing to compare
+        note = ""
+        if a is None or b is None:
+            side = "torch" if a is None else "tf"
+            note = f"{side} reports no gradient path to this tensor (detached or unused); compared as zeros"
+            a = np.zeros_like(b) if a is None else a
+            b = np.zeros_like(a) if b is None else b
+        metrics.append(compare(name, a, b, policy, note))
+    return metrics
+
+
+def evaluate(target: Target, case: Case, dtype: str | None = None) -> list[TensorMetrics]:
+    """Run one case through both frameworks and compare what the check looks at."""
+    pair, dtype = target.pair, dtype or target.dtype
+    policy = policy_for(dtype, pair.tolerance_override(target.check, dtype))
+    rng = np.random.default_rng(case.seed)
+    kwargs = {name: case.params[name] for name in pair.call_args}
+    inputs = _inputs(pair, case, rng, dtype)
+    tf_inputs = [_layout(s.layout, x.ndim).forward(x) for s, x in zip(pair.inputs, inputs)]
+
+    from harness.sides import tf_side, torch_side  # frameworks load on first evaluation only
+
+    th_obj = _side("torch", "construction", lambda: torch_side.build(pair.torch, case.params, dtype,
+                                                                     target.device, case.seed))
+    tf_obj = _side("tf", "construction", lambda: tf_side.build(pair.tf, case.params, dtype, tf_inputs, kwargs))
+    th_entries = torch_side.entries(th_obj)
+    slots = bridge.plan(pair.name, pair.weights, th_entries,
+                        lambda path: tf_side.resolve(tf_obj, path), tf_side.entries(tf_obj))
+    canonical = {n: weight_values(e.shape, rng).astype(dtype) for n, e in th_entries.items() if e.trainable}
+    torch_side.load(th_obj, canonical)
+    state = {n: v.detach().cpu().numpy() for n, v in th_obj.state_dict().items()} if th_entries else {}
+    tf_side.load(tf_obj, bridge.to_tf(state, slots))
+
+    grad = target.check == "gradient"
+    th = _side("torch", target.check, lambda: torch_side.run(th_obj, inputs, kwargs, None, mode=target.mode,
+                                                             device=target.device))
+    cotangents = [rng.standard_normal(o.shape).astype(dtype) for o in th.outputs] if grad else None
+    if grad:
+        th = _side("torch", "gradient", lambda: torch_side.run(th_obj, inputs, kwargs, cotangents,
+                                                               mode=target.mode, device=target.device))
+        tf_cot = [_layout(pair.output_layout, c.ndim).forward(c) for c in cotangents]
+    tf_ = _side("tf", target.check, lambda: tf_side.run(tf_obj, tf_inputs, kwargs, tf_cot if grad else None,
+                                                        mode=target.mode))
+    if len(th.outputs) != len(tf_.outputs):
+        return [TensorMetrics("outputs", (), False, float("inf"), float("inf"), 1, 1, (), None, None,
+                              float("inf"), f"torch returned {len(th.outputs)} outputs, tf {len(tf_.outputs)}")]
+    if grad:
+        return _gradient_metrics(pair, slots, th, tf_, policy)
+    names = ["output"] if len(th.outputs) == 1 else [f"output[{i}]" for i in range(len(th.outputs))]
+    return [compare(n, a, _layout(pair.output_layout, b.ndim).inverse(b), policy)
+            for n, a, b in zip(names, th.outputs, tf_.outputs)]
+
+
+def _summary(metrics: list[TensorMetrics]) -> dict[str, Any]:
+    return {
+        "headroom": max((m.headroom for m in metrics), default=0.0),
+        "tensors": {m.name: [m.max_abs_error, m.max_rel_error, m.headroom] for m in metrics},
+    }
+
+
+def _repro(target: Target, case: Case) -> str:
+    parts = ["conform", "run", "--pairs", target.pair.name, "--checks", target.check, "--dtype", target.dtype,
+             "--device", target.device, "--case", case.dumps()]
+    if target.source:
+        parts[2:2] = ["--pairs-from", target.source]
+    return shlex.join(parts)
+
+
+def _hypothesis_settings(max_examples: int | None) -> settings:
+    return settings(
+        settings.default,
+        max_examples=max_examples or settings.default.max_examples,
+        deadline=None,  # first calls trace and allocate; a deadline would flag that, not the layer
+        database=None,  # reproduction goes through the recorded case, not a local database
+        report_multiple_bugs=False,
+        phases=[Phase.generate, Phase.shrink],
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+        print_blob=False,
+    )
+
+
+def run_check(target: Target, *, max_examples: int | None = None, case: Case | None = None,
+              run_id: str = "") -> Record:
+    """Run one check to a verdict. Never raises for a layer's fault: that is an error record."""
+    pair = target.pair
+    started = time.perf_counter()
+    policy = policy_for(target.dtype, pair.tolerance_override(target.check, target.dtype))
+    known = pair.known_divergence(target.check, target.dtype)
+    record = Record(
+        pair=pair.name, check=target.check, dtype=target.dtype, device=target.device, mode=target.mode,
+        verdict="pass", origin={"seed": pair.origin.seed, "tutorial_name": pair.origin.tutorial_name},
+        tolerance=policy.to_json(), known_divergence=known.reason if known else None, run_id=run_id,
+    )
+    worst: list[TensorMetrics] = []
+
+    def attempt(c: Case) -> None:
+        nonlocal worst
+        try:
+            metrics = evaluate(target, c)
+        except (SideError, bridge.WeightMapError) as exc:
+            raise CaseError(c, exc) from exc
+        summary = _summary(metrics)
+        record.per_example.append({"case": c.to_json(), "ok": all(m.ok for m in metrics), **summary})
+        if summary["headroom"] >= _summary(worst)["headroom"]:
+            worst = metrics
+        if not all(m.ok for m in metrics):
+            raise Divergence(c, metrics, policy)
+
+    @given(case_strategy(pair))
+    def hunt(c: Case) -> None:
+        attempt(c)
+
+    try:
+        if case is not None:
+            attempt(case)
+        else:
+            probe = minimal_case(pair)
+            attempt(probe)
+            for regime in regimes_for(pair)[1:]:
+                attempt(Case(probe.params, regime, 0))
+            _hypothesis_settings(max_examples)(hunt)()
+        record.metrics = {m.name: m.to_json() for m in worst}
+    except Divergence as div:
+        _record_divergence(record, target, div, policy)
+    except CaseError as err:
+        _record_error(record, err.original, err.case, target)
+    except Exception as exc:  # noqa: BLE001 - a harness-level surprise is still one error record
+        _record_error(record, exc, None, target)
+    if known and record.verdict == "pass":
+        record.verdict = "fail"
+        record.message = (
+            f"declared known divergence did not reproduce in {len(record.per_example)} examples: "
+            f"{known.reason!r}. The divergence is gone: remove the declaration or find out what changed."
+        )
+    record.examples = len(record.per_example)
+    record.duration_s = round(time.perf_counter() - started, 4)
+    return record
+
+
+def _record_divergence(record: Record, target: Target, div: Divergence, policy: Policy) -> None:
+    record.verdict = "known-divergence" if record.known_divergence else "fail"
+    record.metrics = {m.name: m.to_json() for m in div.metrics}
+    record.minimal_case = div.case.to_json()
+    record.repro = _repro(target, div.case)
+    record.message = str(div)
+    if target.dtype == "float32":
+        try:
+            replay = evaluate(target, div.case, dtype="float64")
+            diverges = not all(m.ok for m in replay)
+            record.divergence_kind = "semantic" if diverges else "precision"
+            record.message += (
+                f"\nfloat64 replay of the minimal case: {'diverges too (semantic)' if diverges else 'agrees'}"
+                f" (worst error/allowed {_summary(replay)['headroom']:.3g})"
+            )
+        except Exception as exc:  # noqa: BLE001 - the replay is evidence, not the verdict
+            record.message += f"\nfloat64 replay failed: {type(exc).__name__}: {exc}"
+    elif target.dtype == "float64":
+        record.divergence_kind = "semantic"
+
+
+def _record_error(record: Record, exc: BaseException, case: Case | None, target: Target) -> None:
+    record.verdict = "error"
+    framework = getattr(exc, "framework", None)
+    cause = getattr(exc, "original", exc)
+    record.error = {
+        "type": type(cause).__name__,
+        "framework": framework,
+        "stage": getattr(exc, "stage", None),
+        "message": str(exc),
+        "traceback": "".join(traceback.format_exception(cause)[-6:]),
+    }
+    record.message = str(exc)
+    if case is not None:
+        record.minimal_case = case.to_json()
+        record.repro = _repro(target, case)

@@ -1,0 +1,144 @@
+"""The ``conform`` command: list pairs, run the conformance suite.
+
+``conform run`` is a thin front over ``pytest conformance`` with the plugin's options: it
+validates what pytest cannot validate helpfully (unknown pair names get close matches and
+exit 2), picks the result directory, and keeps ``reports/latest`` pointing at it.
+
+Exit codes: 0 every selected check passed or reproduced its declared divergence; 1 a check
+failed or errored; 2 usage error (unknown pair, bad option, nothing selected).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import secrets
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from harness import registry
+from harness.cases import Case
+from harness.spec import CHECKS, DTYPES, SpecError
+
+__all__ = ["main"]
+
+USAGE_ERROR = 2
+
+
+def _csv(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="conform", description="Cross-framework conformance of twin layers.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    listing = sub.add_parser("list", help="list the registered pairs")
+    listing.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+    listing.add_argument("--pairs-from", action="append", default=[], metavar="FILE",
+                         help="also load pairs from this Python file; repeatable")
+
+    run = sub.add_parser("run", help="run the conformance suite (through pytest)")
+    run.add_argument("--pairs", nargs="+", default=[], metavar="NAME", help="pairs to run (default: all)")
+    run.add_argument("--pairs-from", action="append", default=[], metavar="FILE",
+                     help="load pairs from this Python file; without --pairs only its pairs run; repeatable")
+    run.add_argument("--checks", default=",".join(CHECKS), help=f"comma-separated (default: {','.join(CHECKS)})")
+    run.add_argument("--dtype", default=",".join(DTYPES), help=f"comma-separated (default: {','.join(DTYPES)})")
+    run.add_argument("--device", default="cpu", help="device (default: cpu)")
+    run.add_argument("--max-examples", type=int, default=None,
+                     help="hypothesis examples per check (default: 20, the 'ci' profile)")
+    run.add_argument("--profile", choices=("ci", "dev", "thorough"), default="ci",
+                     help="hypothesis profile: ci is derandomised, dev random, thorough 300 examples (default: ci)")
+    run.add_argument("--case", default=None, help="replay exactly this case (JSON, as printed by a failure)")
+    run.add_argument("--out", default=None, help="result directory (default: reports/<run-id>, and reports/latest)")
+    run.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: extra pytest arguments")
+    return parser
+
+
+def _list(args: argparse.Namespace) -> int:
+    catalogue = registry.load(args.pairs_from)
+    if args.format == "json":
+        print(json.dumps([p.describe() for p in catalogue.pairs.values()], indent=2))
+        return 0
+    width = max((len(n) for n in catalogue.pairs), default=0)
+    for name, pair in catalogue.pairs.items():
+        origin = f"{pair.origin.seed} {pair.origin.tutorial_name}"
+        flags = " [known divergence]" if pair.known_divergences else ""
+        print(f"{name:<{width}}  {','.join(pair.checks):<16} {origin}{flags}")
+    print(f"{len(catalogue.pairs)} pairs")
+    return 0
+
+
+def _usage(message: str) -> int:
+    print(f"conform: error: {message}", file=sys.stderr)
+    return USAGE_ERROR
+
+
+def _result_dir(out: str | None) -> tuple[Path, bool]:
+    if out:
+        return Path(out), False
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path("reports") / f"{stamp}-{secrets.token_hex(2)}", True
+
+
+def _point_latest(directory: Path) -> None:
+    latest = directory.parent / "latest"
+    if latest.is_symlink() or latest.exists():
+        latest.unlink()
+    latest.symlink_to(directory.name, target_is_directory=True)
+
+
+def _run(args: argparse.Namespace) -> int:
+    import pytest
+
+    import conformance
+
+    suite = Path(conformance.__file__).resolve().parent
+    catalogue = registry.load(args.pairs_from)
+    try:
+        selected = catalogue.select(args.pairs) if args.pairs or not args.pairs_from else None
+    except registry.UnknownPairError as exc:
+        return _usage(str(exc))
+    for name, value, known in (("--dtype", args.dtype, DTYPES), ("--checks", args.checks, CHECKS)):
+        bad = [v for v in _csv(value) if v not in known]
+        if bad or not _csv(value):
+            return _usage(f"{name}: unknown {bad or value!r}; known: {', '.join(known)}")
+    if args.case is not None:
+        if selected is None or len(selected) != 1:
+            return _usage("--case replays one case of one pair: give exactly one --pairs NAME")
+        try:
+            Case.from_json(args.case)
+        except ValueError as exc:
+            return _usage(str(exc))
+    if args.max_examples is not None and args.max_examples < 1:
+        return _usage(f"--max-examples must be >= 1. Received: {args.max_examples}")
+
+    directory, is_default = _result_dir(args.out)
+    directory.mkdir(parents=True, exist_ok=True)
+    if is_default:
+        _point_latest(directory)
+    pytest_args = [str(suite), "-p", "no:cacheprovider", f"--hypothesis-profile={args.profile}",
+                   f"--conform-out={directory}", f"--conform-dtype={args.dtype}", f"--conform-checks={args.checks}",
+                   f"--conform-device={args.device}", "-rfE"]
+    pytest_args += [f"--conform-pairs={','.join(args.pairs)}"] if args.pairs else []
+    pytest_args += [f"--conform-pairs-from={f}" for f in args.pairs_from]
+    pytest_args += [f"--conform-max-examples={args.max_examples}"] if args.max_examples else []
+    pytest_args += [f"--conform-case={args.case}"] if args.case else []
+    pytest_args += [a for a in args.pytest_args if a != "--"]
+    print(f"conform: writing results to {directory}", flush=True)
+    code = int(pytest.main(pytest_args))
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+        return _usage("nothing selected: no pair has the requested checks")
+    if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERRUPTED):
+        return USAGE_ERROR
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _list(args) if args.command == "list" else _run(args)
+    except (SpecError, FileNotFoundError) as exc:
+        return _usage(str(exc))

@@ -1,0 +1,136 @@
+"""Comparison of two frameworks' arrays under a per-dtype tolerance policy.
+
+The default policy, and why each number (an element passes when
+``|a - b| <= atol * scale + rtol * max(|a|, |b|)``, ``scale`` = the tensor's largest
+magnitude on either side, at least the smallest normal number):
+
+* float32: ``rtol = 1.3e-6``, ``atol = 1e-5`` -- ``torch.testing``'s float32 defaults
+  (rtol is ~11 ulps). Two frameworks sum in different orders; a reduction's rounding error
+  scales with the magnitude of what it adds, not with a possibly cancelled result, so atol
+  is taken relative to the tensor's scale. That keeps the check meaningful for the
+  ``large`` (x1e3) and ``tiny`` (x1e-3) regimes alike instead of being blind in one and
+  hair-trigger in the other.
+* float64: ``rtol = atol = 1e-9``. Rounding differences of float64 reductions over the
+  sizes we draw are below 1e-13; 1e-9 leaves four orders of margin and still catches the
+  smallest semantic slips we plant (an epsilon of 1e-5 instead of 1e-6 moves a unit-variance
+  normalisation by ~5e-6).
+
+The comparison is symmetric (neither framework is the truth) and NaNs/infs must agree in
+position and sign. Every comparison returns full metrics, pass or fail, so reports can show
+headroom (``headroom`` = worst ``|a-b| / allowed``; below 1 passes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["DEFAULT_POLICY", "Policy", "TensorMetrics", "compare", "policy_for"]
+
+
+@dataclass(frozen=True)
+class Policy:
+    rtol: float
+    atol: float
+    source: str
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+DEFAULT_POLICY: dict[str, Policy] = {
+    "float32": Policy(1.3e-6, 1e-5, "default float32 policy (torch.testing's numbers, atol relative to scale)"),
+    "float64": Policy(1e-9, 1e-9, "default float64 policy"),
+}
+
+
+def policy_for(dtype: str, override: Any = None) -> Policy:
+    """The dtype's default policy, or a pair's override (which carries its reason)."""
+    if override is not None:
+        return Policy(override.rtol, override.atol, f"pair override: {override.reason}")
+    try:
+        return DEFAULT_POLICY[dtype]
+    except KeyError:
+        raise ValueError(f"no tolerance policy for dtype {dtype!r}; known: {sorted(DEFAULT_POLICY)}") from None
+
+
+@dataclass(frozen=True)
+class TensorMetrics:
+    """How one tensor compares. ``worst_index`` is where ``|a-b| / allowed`` peaks."""
+
+    name: str
+    shape: tuple[int, ...]
+    ok: bool
+    max_abs_error: float
+    max_rel_error: float
+    mismatched: int
+    total: int
+    worst_index: tuple[int, ...]
+    torch_value: float | None
+    tf_value: float | None
+    headroom: float
+    note: str = ""
+
+    @property
+    def mismatch_fraction(self) -> float:
+        return self.mismatched / self.total if self.total else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["mismatch_fraction"] = self.mismatch_fraction
+        return out
+
+    def describe(self, policy: Policy) -> str:
+        """torch.testing's message shape: what, how many, how much, where."""
+        if self.note and not self.total:
+            return f"{self.name}: {self.note}"
+        pct = 100.0 * self.mismatch_fraction
+        lines = [
+            f"{self.name}: Mismatched elements: {self.mismatched} / {self.total} ({pct:.1f}%)",
+            f"  Greatest absolute difference: {self.max_abs_error:.3g} at index {self.worst_index} "
+            f"(torch {self.torch_value!r} vs tf {self.tf_value!r})",
+            f"  Greatest relative difference: {self.max_rel_error:.3g} "
+            f"(rtol {policy.rtol:g}, atol {policy.atol:g} x scale; worst error/allowed = {self.headroom:.3g})",
+        ]
+        if self.note:
+            lines.append(f"  Note: {self.note}")
+        return "\n".join(lines)
+
+
+def compare(name: str, torch_arr: np.ndarray, tf_arr: np.ndarray, policy: Policy, note: str = "") -> TensorMetrics:
+    a = np.asarray(torch_arr, dtype=np.float64)
+    b = np.asarray(tf_arr, dtype=np.float64)
+    if a.shape != b.shape:
+        return TensorMetrics(name, a.shape, False, float("inf"), float("inf"), max(a.size, b.size),
+                             max(a.size, b.size), (), None, None, float("inf"),
+                             f"shape mismatch: torch {a.shape} vs tf {b.shape}")
+    if a.size == 0:
+        return TensorMetrics(name, a.shape, True, 0.0, 0.0, 0, 0, (), None, None, 0.0, note or "empty tensor")
+    same_special = (np.isnan(a) & np.isnan(b)) | (np.isinf(a) & (a == b))
+    finite = np.isfinite(a) & np.isfinite(b)
+    magnitude = np.where(finite, np.maximum(np.abs(a), np.abs(b)), 0.0)
+    scale = max(float(magnitude.max()), np.finfo(np.float64).tiny)
+    allowed = policy.atol * scale + policy.rtol * magnitude
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        err = np.where(finite, np.abs(a - b), np.inf)
+        err = np.where(same_special, 0.0, err)
+        ratio = np.where(err == 0, 0.0, err / allowed)
+        rel = np.where(err == 0, 0.0, err / magnitude)
+    worst = np.unravel_index(int(np.argmax(ratio)), a.shape)
+    mismatched = int(np.count_nonzero(ratio > 1.0))
+    return TensorMetrics(
+        name=name,
+        shape=a.shape,
+        ok=mismatched == 0,
+        max_abs_error=float(err.max()),
+        max_rel_error=float(rel.max()),
+        mismatched=mismatched,
+        total=int(a.size),
+        worst_index=tuple(int(i) for i in worst),
+        torch_value=float(a[worst]),
+        tf_value=float(b[worst]),
+        headroom=float(ratio.max()),
+        note=note,
+    )

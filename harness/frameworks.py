@@ -1,0 +1,115 @@
+"""The one place that imports torch and TensorFlow, in the order and with the settings that work.
+
+Why one place: importing TF before torch has segfaulted elsewhere, TF must read its logging
+and oneDNN variables before it loads, Keras must be Keras 3 on the TensorFlow backend, and
+both frameworks must use the same thread counts for any timing to be fair. Every module that
+needs a framework asks here, lazily, so ``conform list`` and the bridge load neither.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from types import ModuleType
+from typing import Any
+
+__all__ = ["FrameworkSetupError", "configure_environment", "keras", "settings", "tf", "torch"]
+
+_DEFAULTS = {
+    "TF_CPP_MIN_LOG_LEVEL": "3",
+    "KERAS_BACKEND": "tensorflow",
+    # oneDNN's fused CPU kernels change float32 rounding from run to run of the graph
+    # rewriter; conformance wants the reference kernels. Override by setting it yourself.
+    "TF_ENABLE_ONEDNN_OPTS": "0",
+    "TF_FORCE_GPU_ALLOW_GROWTH": "true",
+}
+
+
+class FrameworkSetupError(RuntimeError):
+    """The process cannot host both frameworks as the harness needs them."""
+
+
+def configure_environment() -> None:
+    """Set the variables TF and Keras read at import time (only those the user left unset)."""
+    for key, value in _DEFAULTS.items():
+        os.environ.setdefault(key, value)
+    legacy = os.environ.get("TF_USE_LEGACY_KERAS", "")
+    if legacy.lower() in {"1", "true", "yes"}:
+        raise FrameworkSetupError(
+            f"TF_USE_LEGACY_KERAS={legacy!r} selects Keras 2; this harness checks Keras 3 layers. "
+            "Unset TF_USE_LEGACY_KERAS."
+        )
+
+
+def thread_count() -> int:
+    """Intra-op threads for both frameworks: $CONFORM_THREADS, else every core."""
+    raw = os.environ.get("CONFORM_THREADS")
+    if raw is None:
+        return os.cpu_count() or 1
+    if not raw.isdigit() or int(raw) < 1:
+        raise FrameworkSetupError(f"CONFORM_THREADS must be a positive integer. Received: {raw!r}")
+    return int(raw)
+
+
+@functools.cache
+def torch() -> ModuleType:
+    configure_environment()
+    import torch as _torch
+
+    _torch.set_num_threads(thread_count())
+    try:
+        _torch.set_num_interop_threads(1)
+    except RuntimeError:  # already set by an earlier user of torch in this process
+        pass
+    return _torch
+
+
+@functools.cache
+def tf() -> ModuleType:
+    configure_environment()
+    try:
+        torch()  # torch first: the reverse order has segfaulted in Keras's own test suite
+    except ImportError:
+        pass
+    import tensorflow as _tf
+
+    threads = thread_count()
+    try:
+        _tf.config.threading.set_intra_op_parallelism_threads(threads)
+        _tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError:  # TF already initialised its runtime in this process
+        pass
+    return _tf
+
+
+@functools.cache
+def keras() -> ModuleType:
+    tf()
+    import keras as _keras
+
+    backend = _keras.config.backend()
+    if backend != "tensorflow":
+        raise FrameworkSetupError(
+            f"Keras backend is {backend!r}; the harness needs 'tensorflow'. Set KERAS_BACKEND=tensorflow."
+        )
+    return _keras
+
+
+def settings() -> dict[str, Any]:
+    """The numerics-relevant settings in force, for environment.json and the report header."""
+    out: dict[str, Any] = {
+        "threads": thread_count(),
+        "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
+        "KERAS_BACKEND": os.environ.get("KERAS_BACKEND"),
+        "TF_USE_LEGACY_KERAS": os.environ.get("TF_USE_LEGACY_KERAS"),
+    }
+    t = torch()
+    out["torch_threads"] = t.get_num_threads()
+    out["torch_interop_threads"] = t.get_num_interop_threads()
+    out["torch_tf32_matmul"] = t.backends.cuda.matmul.allow_tf32
+    tf_ = tf()
+    out["tf_intra_op_threads"] = tf_.config.threading.get_intra_op_parallelism_threads()
+    out["tf_inter_op_threads"] = tf_.config.threading.get_inter_op_parallelism_threads()
+    out["tf_tf32"] = tf_.config.experimental.tensor_float_32_execution_enabled()
+    out["keras_backend"] = keras().config.backend()
+    return out

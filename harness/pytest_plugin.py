@@ -1,0 +1,181 @@
+"""The pytest plugin (entry point ``conform``): options, parametrisation, result recording.
+
+Why pytest: a conformance run is a test run -- selection (``-k``), parallelism (xdist),
+CI integration and progress come for free, and ``pytest conformance`` works without our CLI.
+The plugin turns the registry into parameters (pair x check x dtype x device x mode), runs
+each through :func:`harness.check.run_check`, writes every record as it is made, and maps
+verdicts onto pytest outcomes (known divergence = xfail, skip = skip, fail/error = failed).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import settings
+
+from harness import registry
+from harness.cases import Case
+from harness.check import Target, run_check
+from harness.results import Record, ResultsWriter
+from harness.spec import DTYPES
+
+settings.register_profile("ci", max_examples=20, derandomize=True, deadline=None)
+settings.register_profile("dev", max_examples=20, deadline=None)
+settings.register_profile("thorough", max_examples=300, deadline=None)
+settings.load_profile(os.environ.get("CONFORM_HYPOTHESIS_PROFILE", "ci"))
+
+_RECORDS = pytest.StashKey[list[Record]]()
+_WRITER = pytest.StashKey[ResultsWriter | None]()
+
+
+def _csv(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("conform", "cross-framework conformance")
+    group.addoption("--conform-out", default=None,
+                    help="write results.jsonl and environment.json to this directory (default: none)")
+    group.addoption("--conform-pairs", action="append", default=[],
+                    help="comma-separated pair names to run; repeatable (default: every pair)")
+    group.addoption("--conform-pairs-from", action="append", default=[],
+                    help="a Python file of LayerPair specs; repeatable; without --conform-pairs only "
+                         "these files' pairs run (default: none)")
+    group.addoption("--conform-checks", default=None,
+                    help="comma-separated checks (default: each pair's own list)")
+    group.addoption("--conform-dtype", default=",".join(DTYPES),
+                    help=f"comma-separated dtypes (default: {','.join(DTYPES)})")
+    group.addoption("--conform-device", default="cpu", help="device to run on (default: cpu)")
+    group.addoption("--conform-max-examples", type=int, default=None,
+                    help="hypothesis examples per check (default: the hypothesis profile's, 20 for 'ci')")
+    group.addoption("--conform-case", default=None,
+                    help="replay exactly this case JSON instead of searching (default: search)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "conformance: a cross-framework conformance check")
+    config.stash[_RECORDS] = []
+    out = config.getoption("conform_out")
+    writer = None
+    if out and not hasattr(config, "workerinput"):
+        writer = ResultsWriter(Path(out))
+    config.stash[_WRITER] = writer
+
+
+def _targets(config: pytest.Config) -> list[Target]:
+    files = config.getoption("conform_pairs_from")
+    names = [n for item in config.getoption("conform_pairs") for n in _csv(item)]
+    catalogue = registry.load(files)
+    try:
+        if names or not files:
+            pairs = catalogue.select(names)
+        else:
+            pairs = [p for n, p in catalogue.pairs.items() if n in catalogue.sources]
+    except registry.UnknownPairError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    dtypes = _csv(config.getoption("conform_dtype"))
+    bad = [d for d in dtypes if d not in DTYPES]
+    if bad:
+        raise pytest.UsageError(f"--conform-dtype: unknown {bad}; known: {list(DTYPES)}")
+    wanted = config.getoption("conform_checks")
+    checks = _csv(wanted) if wanted else None
+    device = config.getoption("conform_device")
+    return [
+        Target(pair, check, dtype, device, "eval", catalogue.sources.get(pair.name))
+        for pair in pairs
+        for check in pair.checks
+        if checks is None or check in checks
+        for dtype in dtypes
+    ]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "conform_target" in metafunc.fixturenames:
+        targets = _targets(metafunc.config)
+        metafunc.parametrize("conform_target", [pytest.param(t, id=t.id) for t in targets])
+
+
+def _fail_text(record: Record) -> str:
+    lines = [f"{record.pair} [{record.check}, {record.dtype}, {record.device}, {record.mode}]: {record.verdict}",
+             record.message]
+    if record.error and record.error.get("traceback"):
+        lines.append(record.error["traceback"])
+    if record.repro:
+        lines.append(f"reproduce: {record.repro}")
+    return "\n".join(lines)
+
+
+@pytest.fixture
+def conform_run(request: pytest.FixtureRequest) -> Callable[[Target], Record]:
+    """Run a target, record it, and turn its verdict into the pytest outcome."""
+    config = request.config
+
+    def run(target: Target) -> Record:
+        __tracebackhide__ = True
+        case_json = config.getoption("conform_case")
+        record = run_check(
+            target,
+            max_examples=config.getoption("conform_max_examples"),
+            case=Case.from_json(case_json) if case_json else None,
+            run_id=Path(config.getoption("conform_out") or "").name,
+        )
+        config.stash[_RECORDS].append(record)
+        writer = config.stash[_WRITER]
+        if writer is not None:
+            writer.write(record)
+        if record.verdict == "known-divergence":
+            pytest.xfail(f"known divergence reproduced: {record.known_divergence}")
+        if record.verdict == "skip":
+            pytest.skip(record.message)
+        if record.verdict in ("fail", "error"):
+            pytest.fail(_fail_text(record), pytrace=False)
+        return record
+
+    return run
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    writer = session.config.stash.get(_WRITER, None)
+    if writer is None:
+        return
+    from harness import environment
+
+    writer.write_environment(environment.collect({
+        "command": sys.argv,
+        "run_id": writer.directory.name,
+        "hypothesis_profile": settings._current_profile,  # noqa: SLF001 - no public getter
+        "max_examples": session.config.getoption("conform_max_examples") or settings.default.max_examples,
+        "derandomize": settings.default.derandomize,
+    }))
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    records = config.stash.get(_RECORDS, [])
+    writer = config.stash.get(_WRITER, None)
+    if not records:
+        return
+    counts = Counter(r.verdict for r in records)
+    examples = sum(r.examples for r in records)
+    seconds = sum(r.duration_s for r in records)
+    tr = terminalreporter
+    tr.section("conformance")
+    tr.write_line(", ".join(f"{n} {v}" for v, n in sorted(counts.items())) +
+                  f" | {examples} examples in {seconds:.1f}s ({examples / max(seconds, 1e-9):.1f}/s)")
+    for r in records:
+        if r.verdict in ("fail", "error", "known-divergence"):
+            kind = f" [{r.divergence_kind}]" if r.divergence_kind else ""
+            tr.write_line(f"{r.verdict:>16} {r.pair} {r.check} {r.dtype}{kind}")
+    if writer is not None:
+        tr.write_line(f"results: {writer.path}")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    writer = config.stash.get(_WRITER, None)
+    if writer is not None:
+        writer.close()

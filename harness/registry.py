@@ -1,0 +1,103 @@
+"""Where pairs come from: the built-in catalogue and users' own pair files.
+
+A pair file is any Python file that defines ``LayerPair`` objects at module level (or a
+``PAIRS`` sequence of them). The built-in catalogue is exactly that: the modules of
+``conformance.catalogue``. One mechanism, so a user's pair gets everything ours get.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import importlib.util
+import pkgutil
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from types import ModuleType
+
+from harness.spec import LayerPair, SpecError
+
+__all__ = ["Catalogue", "UnknownPairError", "load"]
+
+BUILTIN_PACKAGE = "conformance.catalogue"
+
+
+class UnknownPairError(LookupError):
+    """Names that match no registered pair; the message lists close matches."""
+
+    def __init__(self, unknown: Sequence[str], known: Sequence[str]):
+        self.unknown = list(unknown)
+        hints = []
+        for name in unknown:
+            close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+            hint = f"did you mean {', '.join(close)}?" if close else "no close match"
+            hints.append(f"  {name!r}: {hint}")
+        super().__init__(
+            "unknown pair name(s):\n" + "\n".join(hints) + "\nRun `conform list` to see every registered pair."
+        )
+
+
+def _pairs_of(module: ModuleType) -> list[LayerPair]:
+    declared = getattr(module, "PAIRS", None)
+    if declared is not None:
+        pairs = list(declared)
+        bad = [p for p in pairs if not isinstance(p, LayerPair)]
+        if bad:
+            raise SpecError(f"{module.__name__}.PAIRS holds non-LayerPair objects: {bad[:3]}")
+        return pairs
+    return [v for v in vars(module).values() if isinstance(v, LayerPair)]
+
+
+def _import_file(path: Path) -> ModuleType:
+    if not path.is_file():
+        raise FileNotFoundError(f"--pairs-from {path}: no such file")
+    name = f"conform_user_pairs_{abs(hash(str(path.resolve())))}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise SpecError(f"--pairs-from {path}: not an importable Python file")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+class Catalogue:
+    """Registered pairs by name, with the file each user pair came from."""
+
+    def __init__(self) -> None:
+        self.pairs: dict[str, LayerPair] = {}
+        self.sources: dict[str, str] = {}
+
+    def add(self, pair: LayerPair, source: str | None) -> None:
+        if pair.name in self.pairs:
+            where = self.sources.get(pair.name, BUILTIN_PACKAGE)
+            raise SpecError(f"pair name {pair.name!r} is registered twice (first from {where})")
+        self.pairs[pair.name] = pair
+        if source:
+            self.sources[pair.name] = source
+
+    def select(self, names: Iterable[str] | None) -> list[LayerPair]:
+        """The named pairs in the order given, or all of them; unknown names raise."""
+        if not names:
+            return list(self.pairs.values())
+        names = list(dict.fromkeys(names))
+        unknown = [n for n in names if n not in self.pairs]
+        if unknown:
+            raise UnknownPairError(unknown, list(self.pairs))
+        return [self.pairs[n] for n in names]
+
+
+def load(pair_files: Iterable[str | Path] = (), builtin: bool = True) -> Catalogue:
+    """The built-in catalogue plus every pair defined in ``pair_files``."""
+    catalogue = Catalogue()
+    if builtin:
+        package = importlib.import_module(BUILTIN_PACKAGE)
+        for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+            for pair in _pairs_of(importlib.import_module(f"{BUILTIN_PACKAGE}.{info.name}")):
+                catalogue.add(pair, None)
+    for file in pair_files:
+        path = Path(file)
+        for pair in _pairs_of(_import_file(path)):
+            catalogue.add(pair, str(path))
+    return catalogue

@@ -1,0 +1,127 @@
+"""The TensorFlow / Keras 3 edge: build under a dtype policy, resolve variables, run a VJP.
+
+Variables are addressed by attribute path from the layer (``dense_layers.0.kernel``):
+stable across runs, unlike Keras's auto-generated variable paths (``dense_17/kernel``),
+which depend on how many layers the process created before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from harness.bridge import Entry
+from harness.frameworks import keras, tf
+from harness.sides import Outcome
+
+__all__ = ["build", "entries", "load", "resolve", "run"]
+
+
+@contextlib.contextmanager
+def _dtype_policy(dtype: str) -> Iterator[None]:
+    k = keras()
+    previous = k.config.dtype_policy()
+    k.config.set_dtype_policy(dtype)
+    try:
+        yield
+    finally:
+        k.config.set_dtype_policy(previous)
+
+
+def _is_layer(obj: Any) -> bool:
+    return isinstance(obj, keras().layers.Layer)
+
+
+def _call(obj: Any, xs: Sequence[Any], call_kwargs: Mapping[str, Any], mode: str) -> Any:
+    if _is_layer(obj):
+        return obj(*xs, **call_kwargs, training=(mode == "train"))
+    return obj(*xs, **call_kwargs)
+
+
+def build(
+    factory: Any, params: Mapping[str, Any], dtype: str, inputs: Sequence[np.ndarray], call_kwargs: Mapping[str, Any]
+) -> Any:
+    """Call the TF factory under ``dtype``'s policy and build the layer by calling it once."""
+    with _dtype_policy(dtype):
+        obj = factory(params)
+        if _is_layer(obj) and not obj.built:
+            _call(obj, [tf().constant(a) for a in inputs], call_kwargs, "eval")
+    return obj
+
+
+def _variables(obj: Any) -> list[Any]:
+    return list(obj.weights) if _is_layer(obj) else []
+
+
+def entries(obj: Any) -> dict[str, Entry]:
+    """Every variable of the layer, keyed by its Keras path (unique within the layer)."""
+    return {_key(v): Entry(tuple(v.shape), bool(v.trainable)) for v in _variables(obj)}
+
+
+def _key(variable: Any) -> str:
+    return variable.path
+
+
+def resolve(obj: Any, path: str) -> tuple[str, Entry] | None:
+    """Follow a dotted attribute path (integers index lists) to a Keras variable."""
+    node = obj
+    for part in path.split("."):
+        try:
+            node = node[int(part)] if part.isdigit() else getattr(node, part)
+        except (AttributeError, IndexError, KeyError, TypeError):
+            return None
+    if not isinstance(node, keras().Variable):
+        return None
+    return _key(node), Entry(tuple(node.shape), bool(node.trainable))
+
+
+def load(obj: Any, arrays: Mapping[str, np.ndarray]) -> None:
+    by_key = {_key(v): v for v in _variables(obj)}
+    for key, value in arrays.items():
+        variable = by_key[key]
+        variable.assign(value.astype(variable.dtype))
+
+
+def _flatten(value: Any) -> list[Any]:
+    if isinstance(value, (list, tuple)):
+        return [leaf for item in value for leaf in _flatten(item)]
+    return [value]
+
+
+def run(
+    obj: Any,
+    inputs: Sequence[np.ndarray],
+    call_kwargs: Mapping[str, Any],
+    cotangents: Sequence[np.ndarray] | None,
+    *,
+    mode: str,
+) -> Outcome:
+    """Forward, and with cotangents the VJP for inputs and trainable variables.
+
+    Inputs, outputs and cotangents here are already in TF layout; param gradients are keyed
+    by variable key. The caller maps layouts back through the bridge.
+    """
+    t = tf()
+    xs = [t.constant(a) for a in inputs]
+    trainable = [v for v in _variables(obj) if v.trainable]
+    with t.GradientTape() as tape:  # watches every variable the call reads
+        for x in xs:
+            tape.watch(x)
+        outs = _flatten(_call(obj, xs, call_kwargs, mode))
+    outcome = Outcome([np.asarray(o) for o in outs])
+    if cotangents is None:
+        return outcome
+    grads = tape.gradient(
+        outs,
+        xs + trainable,
+        output_gradients=[t.constant(c, dtype=o.dtype) for o, c in zip(outs, cotangents, strict=True)],
+        unconnected_gradients=t.UnconnectedGradients.NONE,
+    )
+    outcome.input_grads = [None if g is None else np.asarray(g) for g in grads[: len(xs)]]
+    outcome.param_grads = {
+        _key(v): None if g is None else np.asarray(t.convert_to_tensor(g)) for v, g in zip(trainable, grads[len(xs):])
+    }
+    return outcome

@@ -1,0 +1,110 @@
+"""The torch edge: build a module under a dtype, expose its state to the bridge, run a VJP."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from harness.bridge import Entry
+from harness.frameworks import torch
+from harness.sides import Outcome
+
+__all__ = ["build", "entries", "load", "run"]
+
+
+@contextlib.contextmanager
+def _default_dtype(dtype: str) -> Iterator[None]:
+    t = torch()
+    previous = t.get_default_dtype()
+    t.set_default_dtype(getattr(t, dtype))
+    try:
+        yield
+    finally:
+        t.set_default_dtype(previous)
+
+
+def build(factory: Any, params: Mapping[str, Any], dtype: str, device: str, seed: int) -> Any:
+    """Call the pair's torch factory with the default dtype set, then move it to dtype/device.
+
+    Plain tensor attributes (not parameters, not buffers) are created under the default
+    dtype too, so they match the parameters' precision.
+    """
+    t = torch()
+    t.manual_seed(seed)
+    with _default_dtype(dtype):
+        obj = factory(params)
+    if isinstance(obj, t.nn.Module):
+        obj = obj.to(device=device, dtype=getattr(t, dtype))
+    return obj
+
+
+def entries(obj: Any) -> dict[str, Entry]:
+    """Every ``state_dict`` entry: parameters are trainable, buffers are not."""
+    t = torch()
+    if not isinstance(obj, t.nn.Module):
+        return {}
+    trainable = {n for n, p in obj.named_parameters() if p.requires_grad}
+    return {n: Entry(tuple(v.shape), n in trainable) for n, v in obj.state_dict(keep_vars=True).items()}
+
+
+def load(obj: Any, arrays: Mapping[str, np.ndarray]) -> None:
+    if not arrays:
+        return
+    t = torch()
+    state = obj.state_dict(keep_vars=True)
+    with t.no_grad():
+        for name, value in arrays.items():
+            target = state[name]
+            target.copy_(t.from_numpy(np.ascontiguousarray(value)).to(dtype=target.dtype))
+
+
+def _flatten(value: Any) -> list[Any]:
+    if isinstance(value, (list, tuple)):
+        return [leaf for item in value for leaf in _flatten(item)]
+    return [value]
+
+
+def _numpy(x: Any) -> np.ndarray:
+    return x.detach().cpu().numpy()
+
+
+def run(
+    obj: Any,
+    inputs: Sequence[np.ndarray],
+    call_kwargs: Mapping[str, Any],
+    cotangents: Sequence[np.ndarray] | None,
+    *,
+    mode: str,
+    device: str,
+) -> Outcome:
+    """Forward, and when cotangents are given, the VJP for the inputs and every parameter."""
+    t = torch()
+    want_grad = cotangents is not None
+    xs = [t.tensor(a, device=device, requires_grad=want_grad) for a in inputs]
+    if isinstance(obj, t.nn.Module):
+        obj.train(mode == "train")
+        params = dict(obj.named_parameters())
+    else:
+        params = {}
+    with t.set_grad_enabled(want_grad):
+        outs = _flatten(obj(*xs, **call_kwargs))
+    outcome = Outcome([_numpy(o) for o in outs])
+    if not want_grad:
+        return outcome
+    connected = [(o, c) for o, c in zip(outs, cotangents, strict=True) if o.requires_grad]
+    targets = xs + list(params.values())
+    if connected:
+        grads = t.autograd.grad(
+            [o for o, _ in connected],
+            targets,
+            grad_outputs=[t.tensor(c, device=device, dtype=o.dtype) for o, c in connected],
+            allow_unused=True,
+        )
+    else:
+        grads = (None,) * len(targets)
+    outcome.input_grads = [None if g is None else _numpy(g) for g in grads[: len(xs)]]
+    outcome.param_grads = {n: None if g is None else _numpy(g) for n, g in zip(params, grads[len(xs):])}
+    return outcome

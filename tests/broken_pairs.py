@@ -1,0 +1,166 @@
+"""Deliberately broken pairs: each plants one porting bug that the harness must catch.
+
+This is also a pair file in the user-facing sense (``conform run --pairs-from
+tests/broken_pairs.py`` runs it), which is how the CLI tests use it. Frameworks are imported
+inside the factories so that merely loading the file stays cheap.
+"""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from harness import TRANSPOSE, KnownDivergence, LayerPair, Link, Origin, Tensor
+
+ORIGIN = Origin(seed="tests", tutorial_name="planted bug")
+DENSE_DIMS = {"batch": st.integers(1, 4), "features": st.integers(1, 6), "units": st.integers(1, 6)}
+SQUARE_DIMS = {"batch": st.integers(1, 4), "features": st.integers(1, 6), "units": lambda p: p["features"]}
+X = (Tensor("x", ("batch", "features")),)
+LINEAR_MAP = {"weight": Link("kernel", TRANSPOSE), "bias": "bias"}
+
+
+def torch_linear(p):
+    import torch
+
+    return torch.nn.Linear(p["features"], p["units"])
+
+
+def tf_dense(p, **kwargs):
+    import keras
+
+    return keras.layers.Dense(p["units"], **kwargs)
+
+
+def _torch_detached(p):
+    import torch
+
+    class DetachedLinear(torch.nn.Module):
+        """004's tutorial bug: ``.data`` cuts the parameters out of the graph."""
+
+        def __init__(self, features: int, units: int):
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.randn(features, units))
+
+        def forward(self, x):
+            return x @ self.weight.data
+
+    return DetachedLinear(p["features"], p["units"])
+
+
+def _tf_matmul(p):
+    import keras
+
+    class MatMul(keras.layers.Layer):
+        def build(self, input_shape):
+            self.kernel = self.add_weight(name="kernel", shape=(input_shape[-1], p["units"]))
+
+        def call(self, x):
+            return x @ self.kernel
+
+    return MatMul()
+
+
+def _layer_norm(eps: float, framework: str):
+    """A parameter-free normalisation over the last axis with a given epsilon."""
+    if framework == "torch":
+        import torch
+
+        return lambda x: (x - x.mean(-1, keepdim=True)) / torch.sqrt(x.var(-1, unbiased=False, keepdim=True) + eps)
+    import tensorflow as tf
+
+    def norm(x):
+        mean, var = tf.nn.moments(x, axes=[-1], keepdims=True)
+        return (x - mean) / tf.sqrt(var + eps)
+
+    return norm
+
+
+def _softmax(axis: int, framework: str):
+    if framework == "torch":
+        import torch
+
+        return lambda x: torch.softmax(x, dim=axis)
+    import tensorflow as tf
+
+    return lambda x: tf.nn.softmax(x, axis=axis)
+
+
+def _torch_relu_handwritten(_p):
+    """A hand-written backward that passes gradient at exactly 0 (``<`` instead of ``<=``)."""
+    import torch
+
+    class Relu(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x.clamp(min=0)
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return grad * (x >= 0).to(grad.dtype)
+
+    return Relu.apply
+
+
+def _tf_relu(_p):
+    import tensorflow as tf
+
+    return tf.nn.relu
+
+
+def _tf_raises(_p):
+    def broken(x):
+        raise RuntimeError("this TF twin is not implemented yet")
+
+    return broken
+
+
+def _identity(_p):
+    return lambda x: x * 1.0
+
+
+missing_transpose = LayerPair(
+    name="missing_transpose", origin=ORIGIN, torch=torch_linear, tf=tf_dense, dims=SQUARE_DIMS, inputs=X,
+    weights={"weight": "kernel", "bias": "bias"},  # (out, in) copied into (in, out) as is: fits only if square
+    description="torch Linear weight copied into Dense kernel without the transpose",
+)
+detached_gradient = LayerPair(
+    name="detached_gradient", origin=ORIGIN, torch=_torch_detached, tf=_tf_matmul, dims=DENSE_DIMS, inputs=X,
+    weights={"weight": "kernel"}, description="the torch side reads .data: no parameter gradient",
+)
+wrong_epsilon = LayerPair(
+    name="wrong_epsilon", origin=ORIGIN, torch=lambda p: _layer_norm(1e-5, "torch"),
+    tf=lambda p: _layer_norm(1e-6, "tf"), dims=DENSE_DIMS, inputs=X,
+    description="normalisation epsilon 1e-5 on one side, 1e-6 on the other",
+)
+softmax_wrong_axis = LayerPair(
+    name="softmax_wrong_axis", origin=ORIGIN, torch=lambda p: _softmax(-1, "torch"),
+    tf=lambda p: _softmax(0, "tf"), dims=DENSE_DIMS, inputs=X,
+    description="softmax over the features on one side, over the batch on the other",
+)
+gradient_at_zero = LayerPair(
+    name="gradient_at_zero", origin=ORIGIN, torch=_torch_relu_handwritten, tf=_tf_relu, dims=DENSE_DIMS, inputs=X,
+    description="hand-written ReLU backward that differs from the built-in only at exactly 0",
+)
+bias_one_side = LayerPair(
+    name="bias_one_side", origin=ORIGIN, torch=torch_linear, tf=lambda p: tf_dense(p, use_bias=False),
+    dims=DENSE_DIMS, inputs=X, weights=LINEAR_MAP, description="torch has a bias, the Keras twin has none",
+)
+raises_in_tf = LayerPair(
+    name="raises_in_tf", origin=ORIGIN, torch=_identity, tf=_tf_raises, dims=DENSE_DIMS, inputs=X,
+    description="the TF side raises: an error record, and the run goes on",
+)
+declared_but_equal = LayerPair(
+    name="declared_but_equal", origin=ORIGIN, torch=_identity, tf=_identity, dims=DENSE_DIMS, inputs=X,
+    known_divergences=(KnownDivergence("forward", "declared, but both sides are the identity"),),
+    description="a declared divergence that does not reproduce must fail (strict)",
+)
+declared_and_real = LayerPair(
+    name="declared_and_real", origin=ORIGIN, torch=_torch_relu_handwritten, tf=_tf_relu, dims=DENSE_DIMS, inputs=X,
+    known_divergences=(KnownDivergence("gradient", "hand-written backward passes gradient at 0"),),
+    description="a declared divergence that reproduces is reported as such, not as a failure",
+)
+correct_linear = LayerPair(
+    name="correct_linear", origin=ORIGIN, torch=torch_linear, tf=tf_dense, dims=DENSE_DIMS, inputs=X,
+    weights=LINEAR_MAP, description="the control: a correct port passes",
+)

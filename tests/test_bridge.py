@@ -1,0 +1,119 @@
+"""The numpy bridge: exact round trips, and a weight map that does not fit is refused whole."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from harness import bridge
+from harness.bridge import Entry, WeightMapError
+from harness.spec import Link
+
+NAMED = [bridge.IDENTITY, bridge.TRANSPOSE, bridge.CONV2D_OIHW_TO_HWIO, bridge.CONV_TRANSPOSE2D_IOHW_TO_HWOI,
+         bridge.channels_last(3), bridge.channels_last(4), bridge.channels_last(5)]
+
+
+@st.composite
+def transform_and_array(draw):
+    transform = draw(st.sampled_from(NAMED) | st.permutations(range(draw(st.integers(1, 5)))).map(
+        lambda axes: bridge.Permute("random", tuple(axes))))
+    rank = len(transform.axes) if isinstance(transform, bridge.Permute) else draw(st.integers(0, 4))
+    shape = draw(hnp.array_shapes(min_dims=rank, max_dims=rank, min_side=1, max_side=4)) if rank else ()
+    values = draw(hnp.arrays(np.float64, shape, elements=st.floats(allow_nan=True, allow_infinity=True)))
+    return transform, values
+
+
+@given(transform_and_array())
+def test_round_trips_are_bit_exact(case):
+    transform, x = case
+    back = transform.inverse(transform.forward(x))
+    assert back.shape == x.shape
+    assert back.tobytes() == x.tobytes()
+    assert transform.forward(x).shape == transform.shape(x.shape)
+
+
+def test_named_layouts_move_the_axes_they_claim():
+    oihw = np.zeros((8, 3, 5, 7))
+    assert bridge.CONV2D_OIHW_TO_HWIO.forward(oihw).shape == (5, 7, 3, 8)
+    iohw = np.zeros((3, 8, 2, 2))
+    assert bridge.CONV_TRANSPOSE2D_IOHW_TO_HWOI.forward(iohw).shape == (2, 2, 8, 3)
+    nchw = np.arange(2 * 3 * 4 * 5).reshape(2, 3, 4, 5)
+    nhwc = bridge.channels_last(4).forward(nchw)
+    assert nhwc.shape == (2, 4, 5, 3) and nhwc[1, 2, 3, 0] == nchw[1, 0, 2, 3]
+    assert bridge.channels_last(2) is bridge.IDENTITY
+
+
+def test_permute_refuses_wrong_rank_and_non_permutations():
+    with pytest.raises(ValueError, match="permutes 2 axes but got an array of shape"):
+        bridge.TRANSPOSE.forward(np.zeros(3))
+    with pytest.raises(ValueError, match="must be a permutation"):
+        bridge.Permute("bad", (0, 0))
+
+
+class FakeTF:
+    """A TF side reduced to what the bridge sees: attribute paths -> (key, entry)."""
+
+    def __init__(self, variables: dict[str, Entry]):
+        self.variables = variables
+
+    def resolve(self, path):
+        return (f"layer/{path}", self.variables[path]) if path in self.variables else None
+
+    @property
+    def entries(self):
+        return {f"layer/{p}": e for p, e in self.variables.items()}
+
+
+def plan(weight_map, torch_entries, tf_variables):
+    fake = FakeTF(tf_variables)
+    links = {k: v if isinstance(v, Link) else Link(v) for k, v in weight_map.items()}
+    return bridge.plan("p", links, torch_entries, fake.resolve, fake.entries)
+
+
+def test_plan_maps_every_entry_and_wildcards_expand_indices():
+    torch_entries = {"layers.0.weight": Entry((4, 3), True), "layers.1.weight": Entry((2, 4), True),
+                     "stat": Entry((2,), False)}
+    tf_vars = {"dense.0.kernel": Entry((3, 4), True), "dense.1.kernel": Entry((4, 2), True),
+               "stat": Entry((2,), False)}
+    slots = plan({"layers.*.weight": Link("dense.*.kernel", bridge.TRANSPOSE), "stat": "stat"}, torch_entries, tf_vars)
+    assert [(s.canonical, s.tf_path, s.trainable) for s in slots] == [
+        ("layers.0.weight", "dense.0.kernel", True), ("layers.1.weight", "dense.1.kernel", True),
+        ("stat", "stat", False)]
+    canonical = {"layers.0.weight": np.arange(12.0).reshape(4, 3), "layers.1.weight": np.ones((2, 4)),
+                 "stat": np.array([1.0, 2.0])}
+    tf_arrays = bridge.to_tf(canonical, slots)
+    assert tf_arrays["layer/dense.0.kernel"].shape == (3, 4)
+    back = bridge.from_tf(tf_arrays, slots)
+    assert all(np.array_equal(back[k], canonical[k]) for k in canonical)
+
+
+def test_a_misfit_map_names_every_missing_extra_misshaped_and_trainability_problem():
+    torch_entries = {"w": Entry((4, 3), True), "b": Entry((4,), True), "unmapped": Entry((1,), True),
+                     "rm": Entry((4,), False), "gone": Entry((2,), True)}
+    tf_vars = {"kernel": Entry((4, 3), True), "bias": Entry((5,), True), "rm": Entry((4,), True),
+               "orphan": Entry((7,), True)}
+    weight_map = {"w": Link("kernel", bridge.TRANSPOSE), "b": "bias", "rm": "rm", "gone": "nowhere",
+                  "stale": "kernel"}
+    with pytest.raises(WeightMapError) as info:
+        plan(weight_map, torch_entries, tf_vars)
+    problems = info.value.problems
+    text = str(info.value)
+    assert any("mis-shaped: torch 'w' has shape (4, 3), transpose gives (3, 4), but TF 'kernel' has shape (4, 3)" in p
+               for p in problems)
+    assert any("mis-shaped: torch 'b' has shape (4,)" in p and "(5,)" in p for p in problems)
+    assert any("missing: torch parameter 'unmapped' shape (1,) has no entry" in p for p in problems)
+    assert any("trainability: torch 'rm' is a buffer but TF 'rm' is trainable" in p for p in problems)
+    assert any("missing: torch parameter 'gone' shape (2,) maps to TF 'nowhere'" in p for p in problems)
+    assert any("extra: map entry 'stale'" in p for p in problems)
+    assert any("extra: TF trainable variable 'layer/orphan' shape (7,)" in p for p in problems)
+    assert f"({len(problems)} problems)" in text and "Fix the pair's `weights=` mapping" in text
+
+
+def test_a_plain_tensor_that_became_a_trainable_tf_weight_is_an_extra_variable():
+    """002's Demo: the torch side's plain tensor must not become a trainable TF weight."""
+    with pytest.raises(WeightMapError, match="extra: TF trainable variable 'layer/not_learnable'"):
+        plan({"learnable": "learnable"}, {"learnable": Entry((3, 3), True)},
+             {"learnable": Entry((3, 3), True), "not_learnable": Entry((3, 3), True)})

@@ -1,0 +1,107 @@
+"""The harness must be able to fail: every planted bug is caught, by the right check, small."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.check import Target, run_check
+from tests import broken_pairs as bp
+
+
+def run(pair, check, dtype="float32", **kw):
+    return run_check(Target(pair, check, dtype), max_examples=kw.pop("max_examples", 15), **kw)
+
+
+def dims(record):
+    return record.minimal_case["params"]
+
+
+def test_correct_port_passes_every_check_and_keeps_every_example():
+    for check in ("forward", "gradient"):
+        record = run(bp.correct_linear, check)
+        assert record.verdict == "pass", record.message
+        assert record.examples == len(record.per_example) >= 15
+        assert all(e["ok"] for e in record.per_example)
+        assert record.metrics and all(m["ok"] for m in record.metrics.values())
+
+
+def test_missing_transpose_on_square_weight_is_a_semantic_forward_failure():
+    record = run(bp.missing_transpose, "forward")
+    assert record.verdict == "fail"
+    assert dims(record)["features"] == dims(record)["units"] == 2  # 1x1 is its own transpose
+    assert dims(record)["batch"] == 1
+    assert record.divergence_kind == "semantic"
+    assert "output: Mismatched elements" in record.message
+    assert "--case" in record.repro and "missing_transpose" in record.repro
+
+
+def test_detached_parameter_gradient_is_caught_by_the_gradient_check_only():
+    assert run(bp.detached_gradient, "forward").verdict == "pass"
+    record = run(bp.detached_gradient, "gradient")
+    assert record.verdict == "fail"
+    assert record.metrics["grad weight"]["ok"] is False
+    assert "torch reports no gradient path" in record.metrics["grad weight"]["note"]
+    assert record.metrics["grad x"]["ok"] is True
+    assert dims(record) == {"batch": 1, "features": 1, "units": 1}
+
+
+def test_wrong_epsilon_is_caught_and_float64_says_it_is_semantic():
+    record = run(bp.wrong_epsilon, "forward", "float64")
+    assert record.verdict == "fail"
+    assert record.divergence_kind == "semantic"
+    # a variance needs two features; the epsilon matters most for tiny inputs
+    assert dims(record)["features"] == 2
+
+
+def test_softmax_over_the_wrong_axis_is_caught_with_a_minimal_case():
+    record = run(bp.softmax_wrong_axis, "forward")
+    assert record.verdict == "fail"
+    assert dims(record) in ({"batch": 1, "features": 2, "units": 1}, {"batch": 2, "features": 1, "units": 1})
+
+
+def test_gradient_that_differs_only_at_zero_is_found_by_the_zeros_regime():
+    assert run(bp.gradient_at_zero, "forward").verdict == "pass"
+    record = run(bp.gradient_at_zero, "gradient")
+    assert record.verdict == "fail"
+    assert record.minimal_case["regime"] == "zeros"
+    assert dims(record) == {"batch": 1, "features": 1, "units": 1}
+    assert record.metrics["grad x"]["tf_value"] == 0.0
+
+
+def test_bias_on_one_side_is_refused_by_the_weight_map_before_anything_runs():
+    record = run(bp.bias_one_side, "forward")
+    assert record.verdict == "error"
+    assert record.examples == 0
+    assert "weight map of pair 'bias_one_side'" in record.message
+    assert "'bias' shape (1,)" in record.message
+
+
+def test_a_layer_raising_in_one_framework_is_an_error_record_naming_it():
+    record = run(bp.raises_in_tf, "forward")
+    assert record.verdict == "error"
+    assert record.error["framework"] == "tf"
+    assert "this TF twin is not implemented yet" in record.error["message"]
+    assert record.repro
+
+
+@pytest.mark.parametrize("check", ["forward"])
+def test_a_declared_divergence_that_does_not_reproduce_fails(check):
+    record = run(bp.declared_but_equal, check)
+    assert record.verdict == "fail"
+    assert "did not reproduce" in record.message
+
+
+def test_a_declared_divergence_that_reproduces_is_reported_with_its_minimal_case():
+    record = run(bp.declared_and_real, "gradient")
+    assert record.verdict == "known-divergence"
+    assert record.known_divergence == "hand-written backward passes gradient at 0"
+    assert record.minimal_case["regime"] == "zeros"
+
+
+def test_replaying_the_recorded_minimal_case_reproduces_the_failure():
+    from harness.cases import Case
+
+    first = run(bp.gradient_at_zero, "gradient")
+    replay = run(bp.gradient_at_zero, "gradient", case=Case.from_json(first.minimal_case))
+    assert replay.verdict == "fail" and replay.examples == 1
+    assert replay.metrics == first.metrics
