@@ -15,6 +15,10 @@ magnitude on either side, at least the smallest normal number):
   smallest semantic slips we plant (an epsilon of 1e-5 instead of 1e-6 moves a unit-variance
   normalisation by ~5e-6).
 
+Differences below the dtype's smallest normal number (``floor``) never count: TF runs its
+CPU kernels with flush-to-zero, so where torch keeps a subnormal (a saturated softmax's
+1e-40 gradient) TF has an exact 0. That is a property of the float format, not of a layer.
+
 The comparison is symmetric (neither framework is the truth) and NaNs/infs must agree in
 position and sign. Every comparison returns full metrics, pass or fail, so reports can show
 headroom (``headroom`` = worst ``|a-b| / allowed``; below 1 passes).
@@ -35,21 +39,24 @@ class Policy:
     rtol: float
     atol: float
     source: str
+    floor: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
 
+_FLOOR = {"float32": float(np.finfo(np.float32).tiny), "float64": float(np.finfo(np.float64).tiny)}
 DEFAULT_POLICY: dict[str, Policy] = {
-    "float32": Policy(1.3e-6, 1e-5, "default float32 policy (torch.testing's numbers, atol relative to scale)"),
-    "float64": Policy(1e-9, 1e-9, "default float64 policy"),
+    "float32": Policy(1.3e-6, 1e-5, "default float32 policy (torch.testing's numbers, atol relative to scale)",
+                      _FLOOR["float32"]),
+    "float64": Policy(1e-9, 1e-9, "default float64 policy", _FLOOR["float64"]),
 }
 
 
 def policy_for(dtype: str, override: Any = None) -> Policy:
     """The dtype's default policy, or a pair's override (which carries its reason)."""
     if override is not None:
-        return Policy(override.rtol, override.atol, f"pair override: {override.reason}")
+        return Policy(override.rtol, override.atol, f"pair override: {override.reason}", _FLOOR.get(dtype, 0.0))
     try:
         return DEFAULT_POLICY[dtype]
     except KeyError:
@@ -112,7 +119,7 @@ def compare(name: str, torch_arr: np.ndarray, tf_arr: np.ndarray, policy: Policy
     finite = np.isfinite(a) & np.isfinite(b)
     magnitude = np.where(finite, np.maximum(np.abs(a), np.abs(b)), 0.0)
     scale = max(float(magnitude.max()), np.finfo(np.float64).tiny)
-    allowed = policy.atol * scale + policy.rtol * magnitude
+    allowed = max(policy.atol * scale, policy.floor) + policy.rtol * magnitude
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         err = np.where(finite, np.abs(a - b), np.inf)
         err = np.where(same_special, 0.0, err)

@@ -66,3 +66,10 @@ def test_policy_table_and_overrides_carry_their_reason():
     assert override.rtol == 1e-4 and "softmax of large logits" in override.source
     with pytest.raises(ValueError, match="no tolerance policy for dtype 'int8'"):
         policy_for("int8")
+
+
+def test_differences_below_the_smallest_normal_number_do_not_count():
+    """TF flushes subnormals to zero on CPU; torch keeps them."""
+    subnormal = np.array([2e-40, 0.0])
+    assert compare("t", subnormal, np.zeros(2), F32).ok
+    assert not compare("t", np.array([2e-37, 0.0]), np.zeros(2), F32).ok

@@ -1,0 +1,201 @@
+"""Pairs for the dense layers (``layers_torch.dense`` / ``layers_tf.dense``).
+
+torch keeps a dense weight as (out, in) and Keras as (in, out), so most maps transpose;
+the seed 004 layers multiply by ``W`` itself and map one to one.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from types import ModuleType
+
+from hypothesis import strategies as st
+
+from harness.bridge import TRANSPOSE
+from harness.spec import KnownDivergence, LayerPair, Link, Origin, Tensor
+
+__all__ = ["PAIRS"]
+
+SEED_000 = "000_4a42d213cdc6ab68.txt"
+SEED_001 = "001_891ade5985017d1d.txt"
+SEED_002 = "002_6d5a8be370592a52.txt"
+SEED_003 = "003_a97a8166b70c951e.txt"
+SEED_004 = "004_c5cf47aaaa4f9704.txt"
+
+# Names that keras.activations.get and layers_torch.activations.get_activation both know.
+# "gelu" is checked on its own (``gelu_by_name_003``): TF's float64 exact GELU is a measured,
+# declared divergence, and declaring it here would excuse every other activation in float64.
+_ACTIVATIONS = st.sampled_from(
+    [None, "linear", "relu", "sigmoid", "tanh", "softmax", "elu", "selu", "softplus", "softsign", "swish"]
+)
+_SIZES = {"batch": st.integers(1, 4), "in_features": st.integers(1, 12), "units": st.integers(1, 12)}
+_X = (Tensor("x", ("batch", "in_features")),)
+_KERNEL = {"weight": Link("kernel", TRANSPOSE)}
+_KERNEL_BIAS = {"weight": Link("kernel", TRANSPOSE), "bias": "bias"}
+
+
+def _torch() -> ModuleType:
+    return import_module("layers_torch.dense")
+
+
+def _tf() -> ModuleType:
+    return import_module("layers_tf.dense")
+
+
+PAIRS: tuple[LayerPair, ...] = (
+    LayerPair(
+        name="linear_wrapper_000",
+        origin=Origin(seed=SEED_000, tutorial_name="MyLinear", shown=("torch",)),
+        torch=lambda p: _torch().LinearWrapper(p["in_features"], p["units"]),
+        tf=lambda p: _tf().LinearWrapper(p["in_features"], p["units"]),
+        dims=_SIZES,
+        inputs=_X,
+        weights={"linear.weight": Link("linear.kernel", TRANSPOSE), "linear.bias": "linear.bias"},
+        description="A module wrapping nn.Linear vs a layer wrapping keras.layers.Dense.",
+    ),
+    LayerPair(
+        name="dense_no_bias_000",
+        origin=Origin(seed=SEED_000, tutorial_name="MyDense", shown=("tf",)),
+        torch=lambda p: _torch().DenseNoBias(p["in_features"], p["units"]),
+        tf=lambda p: _tf().DenseNoBias(p["units"]),
+        dims=_SIZES,
+        inputs=_X,
+        weights=_KERNEL,
+        description="x @ kernel, glorot_uniform, no bias.",
+    ),
+    LayerPair(
+        name="dense_no_bias_activation_000",
+        origin=Origin(seed=SEED_000, tutorial_name="MyDenseWithActivation", shown=("tf",)),
+        torch=lambda p: _torch().DenseNoBiasActivation(p["in_features"], p["units"], p["activation"]),
+        tf=lambda p: _tf().DenseNoBiasActivation(p["units"], p["activation"]),
+        dims={**_SIZES, "activation": _ACTIVATIONS},
+        inputs=_X,
+        weights=_KERNEL,
+        description="x @ kernel (he_normal, no bias), then an activation looked up by name on both sides.",
+    ),
+    LayerPair(
+        name="dense_bias_001",
+        origin=Origin(seed=SEED_001, tutorial_name="MyDense", shown=("tf",)),
+        torch=lambda p: _torch().DenseBias(p["in_features"], p["units"], p["activation"]),
+        tf=lambda p: _tf().DenseBias(p["units"], p["activation"]),
+        dims={**_SIZES, "activation": _ACTIVATIONS},
+        inputs=_X,
+        weights=_KERNEL_BIAS,
+        description="x @ w + b (random_normal kernel, zero bias), then an optional activation by name.",
+    ),
+    LayerPair(
+        name="raw_linear_002",
+        origin=Origin(seed=SEED_002, tutorial_name="MyLinear", shown=("torch",)),
+        torch=lambda p: _torch().RawLinear(p["in_features"], p["units"]),
+        tf=lambda p: _tf().RawLinear(p["in_features"], p["units"]),
+        dims=_SIZES,
+        inputs=_X,
+        weights=_KERNEL_BIAS,
+        description="Raw nn.Parameter weight (out, in) and bias, x @ W.T + b.",
+    ),
+    LayerPair(
+        name="demo_002",
+        origin=Origin(
+            seed=SEED_002, tutorial_name="Demo", shown=("torch",), note="the tutorial's size 3 is the argument n"
+        ),
+        torch=lambda p: _torch().Demo(p["n"]),
+        tf=lambda p: _tf().Demo(p["n"]),
+        dims={"batch": st.integers(1, 4), "n": st.integers(1, 12)},
+        inputs=(Tensor("x", ("batch", "n")),),
+        weights={"learnable": "learnable"},
+        description=(
+            "x @ learnable; the plain tensor attribute must stay out of both sides' parameters "
+            "(a TF variable for it, even a non-trainable one, fails the weight map)."
+        ),
+    ),
+    LayerPair(
+        name="kaiming_linear_002",
+        origin=Origin(seed=SEED_002, tutorial_name="MyLayer", shown=("torch",), note="the reset_parameters example"),
+        torch=lambda p: _torch().KaimingLinear(p["in_features"], p["units"]),
+        tf=lambda p: _tf().KaimingLinear(p["in_features"], p["units"]),
+        dims=_SIZES,
+        inputs=_X,
+        weights=_KERNEL_BIAS,
+        description="x @ W.T + b with reset_parameters: kaiming_uniform(a=sqrt(5)) weight, zero bias.",
+    ),
+    LayerPair(
+        name="repr_linear_002",
+        origin=Origin(seed=SEED_002, tutorial_name="MyLayer", shown=("torch",), note="the extra_repr example"),
+        torch=lambda p: _torch().ReprLinear(p["in_features"], p["units"]),
+        tf=lambda p: _tf().ReprLinear(p["in_features"], p["units"]),
+        dims=_SIZES,
+        inputs=_X,
+        weights=_KERNEL,
+        description="x @ W.T without bias; torch's extra_repr, Keras's get_config.",
+    ),
+    LayerPair(
+        name="simple_dense_003",
+        origin=Origin(seed=SEED_003, tutorial_name="SimpleDense", shown=("tf",)),
+        torch=lambda p: _torch().SimpleDense(p["in_features"], p["units"]),
+        tf=lambda p: _tf().SimpleDense(p["units"]),
+        dims=_SIZES,
+        inputs=_X,
+        weights=_KERNEL_BIAS,
+        description="x @ w + b, glorot_uniform kernel, zero bias.",
+    ),
+    LayerPair(
+        name="dense_with_activation_003",
+        origin=Origin(seed=SEED_003, tutorial_name="DenseWithActivation", shown=("tf",)),
+        torch=lambda p: _torch().DenseWithActivation(p["in_features"], p["units"], p["activation"]),
+        tf=lambda p: _tf().DenseWithActivation(p["units"], p["activation"]),
+        dims={**_SIZES, "activation": _ACTIVATIONS},
+        inputs=_X,
+        weights=_KERNEL_BIAS,
+        description="x @ kernel + bias, then an activation by name (relu by default).",
+    ),
+    LayerPair(
+        name="custom_dense_003",
+        origin=Origin(seed=SEED_003, tutorial_name="CustomDense", shown=("tf",)),
+        torch=lambda p: _torch().CustomDense(p["in_features"], p["units"], p["activation"]),
+        tf=lambda p: _tf().CustomDense(p["units"], p["activation"]),
+        dims={**_SIZES, "activation": _ACTIVATIONS},
+        inputs=_X,
+        weights=_KERNEL_BIAS,
+        description="DenseWithActivation with a config round trip (get_config / from_config) on the Keras side.",
+    ),
+    LayerPair(
+        name="relu_linear_004",
+        origin=Origin(
+            seed=SEED_004,
+            tutorial_name="MyLinear",
+            shown=("torch",),
+            note="the tutorial's .data is replaced by the parameters themselves",
+        ),
+        torch=lambda p: _torch().ReLULinear(p["in_features"], p["units"]),
+        tf=lambda p: _tf().ReLULinear(p["in_features"], p["units"]),
+        dims=_SIZES,
+        inputs=_X,
+        weights={"weight": "kernel", "bias": "bias"},
+        description="relu(X @ W + b) with W (in_units, units): the layer the tutorial meant, gradients included.",
+    ),
+    LayerPair(
+        name="detached_relu_linear_004",
+        origin=Origin(
+            seed=SEED_004,
+            tutorial_name="MyLinear",
+            shown=("torch",),
+            note="the tutorial's code as written, .data included",
+        ),
+        torch=lambda p: _torch().DetachedReLULinear(p["in_features"], p["units"]),
+        tf=lambda p: _tf().DetachedReLULinear(p["in_features"], p["units"]),
+        dims=_SIZES,
+        inputs=_X,
+        weights={"weight": "kernel", "bias": "bias"},
+        known_divergences=(
+            KnownDivergence(
+                "gradient",
+                reason=(
+                    "the tutorial computes with weight.data and bias.data, which detach them from "
+                    "autograd: torch gives W and b no gradient at all while the Keras layer does "
+                    "(forward values and the input gradient still agree)"
+                ),
+            ),
+        ),
+        description="Seed 004's MyLinear with its .data bug on the torch side vs a correct Keras layer.",
+    ),
+)

@@ -1,0 +1,40 @@
+"""Pairs for the loss functions (``layers_torch.losses`` / ``layers_tf.losses``): functions, not layers."""
+
+from __future__ import annotations
+
+from importlib import import_module
+from types import ModuleType
+
+from hypothesis import strategies as st
+
+from harness.spec import LayerPair, Origin, Tensor
+
+__all__ = ["PAIRS"]
+
+SEED_001 = "001_891ade5985017d1d.txt"
+
+
+def _torch() -> ModuleType:
+    return import_module("layers_torch.losses")
+
+
+def _tf() -> ModuleType:
+    return import_module("layers_tf.losses")
+
+
+PAIRS: tuple[LayerPair, ...] = (
+    LayerPair(
+        name="custom_loss_001",
+        origin=Origin(seed=SEED_001, tutorial_name="custom_loss", shown=("torch", "tf")),
+        torch=lambda p: _torch().custom_loss,
+        # The one place the argument orders meet: torch's is (outputs, targets), Keras's
+        # (targets, outputs); both sides are called as (outputs, targets).
+        tf=lambda p: lambda outputs, targets: _tf().custom_loss(targets, outputs),
+        dims={"batch": st.integers(1, 4), "features": st.integers(1, 12)},
+        inputs=(Tensor("outputs", ("batch", "features")), Tensor("targets", ("batch", "features"))),
+        description=(
+            "Mean squared error. The tutorial's two versions take their arguments in opposite "
+            "orders (torch (outputs, targets), TF (targets, outputs)); the TF factory swaps them."
+        ),
+    ),
+)

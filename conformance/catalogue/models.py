@@ -1,0 +1,112 @@
+"""Pairs for the compositions (``layers_torch.models`` / ``layers_tf.models``).
+
+The maps address sub-layers by attribute path; ``*`` matches a list index on both sides.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from types import ModuleType
+
+from hypothesis import strategies as st
+
+from harness.bridge import TRANSPOSE
+from harness.spec import LayerPair, Link, Origin, Tensor
+
+__all__ = ["PAIRS"]
+
+SEED_000 = "000_4a42d213cdc6ab68.txt"
+SEED_001 = "001_891ade5985017d1d.txt"
+SEED_004 = "004_c5cf47aaaa4f9704.txt"
+
+_BATCH = st.integers(1, 4)
+_FEATURES = st.integers(1, 12)
+_X = (Tensor("x", ("batch", "in_features")),)
+
+
+def _dense(path: str) -> dict[str, Link | str]:
+    """Map torch's (out, in) ``weight`` and ``bias`` at ``path`` onto Keras's (in, out) ``kernel`` and ``bias``."""
+    return {f"{path}.weight": Link(f"{path}.kernel", TRANSPOSE), f"{path}.bias": f"{path}.bias"}
+
+
+def _torch() -> ModuleType:
+    return import_module("layers_torch.models")
+
+
+def _tf() -> ModuleType:
+    return import_module("layers_tf.models")
+
+
+PAIRS: tuple[LayerPair, ...] = (
+    LayerPair(
+        name="multi_layer_000",
+        origin=Origin(seed=SEED_000, tutorial_name="MultiLayer", shown=("torch",)),
+        torch=lambda p: _torch().MultiLayer(p["layer_sizes"]),
+        tf=lambda p: _tf().MultiLayer(p["layer_sizes"]),
+        dims={
+            "batch": _BATCH,
+            "layer_sizes": st.lists(st.integers(1, 8), min_size=2, max_size=4),
+            "in_features": lambda p: p["layer_sizes"][0],
+        },
+        inputs=_X,
+        weights=_dense("layers.*"),
+        description="A ModuleList of Linear layers (layers.0, layers.1, ...) vs a list of Dense layers.",
+    ),
+    LayerPair(
+        name="conditional_layer_000",
+        origin=Origin(
+            seed=SEED_000,
+            tutorial_name="ConditionalLayer",
+            shown=("torch",),
+            note="the tutorial's 10 -> 5 are arguments",
+        ),
+        torch=lambda p: _torch().ConditionalLayer(p["in_features"], p["out_features"]),
+        tf=lambda p: _tf().ConditionalLayer(p["in_features"], p["out_features"]),
+        dims={"batch": _BATCH, "in_features": _FEATURES, "out_features": _FEATURES, "condition": st.booleans()},
+        inputs=_X,
+        call_args=("condition",),
+        weights={**_dense("branch1"), **_dense("branch2")},
+        description="Two Linear branches picked by a Python bool; the branch not taken gets no gradient.",
+    ),
+    LayerPair(
+        name="my_network_001",
+        origin=Origin(seed=SEED_001, tutorial_name="MyNetwork", shown=("torch",)),
+        torch=lambda p: _torch().MyNetwork(p["in_features"], p["hidden"], p["out_features"]),
+        tf=lambda p: _tf().MyNetwork(p["in_features"], p["hidden"], p["out_features"]),
+        dims={"batch": _BATCH, "in_features": _FEATURES, "hidden": _FEATURES, "out_features": _FEATURES},
+        inputs=_X,
+        weights={**_dense("fc1"), **_dense("fc2")},
+        description="Linear -> ReLU -> Linear.",
+    ),
+    LayerPair(
+        name="my_model_001",
+        origin=Origin(
+            seed=SEED_001, tutorial_name="MyModel", shown=("tf",), note="the tutorial's hidden width 64 is an argument"
+        ),
+        torch=lambda p: _torch().MyModel(p["in_features"], p["num_classes"], hidden=p["hidden"]),
+        tf=lambda p: _tf().MyModel(p["num_classes"], hidden=p["hidden"]),
+        # one class makes the softmax constant (Keras warns that it is almost surely a mistake)
+        dims={"batch": _BATCH, "in_features": _FEATURES, "hidden": _FEATURES, "num_classes": st.integers(2, 6)},
+        # Inputs of 1e3 saturate the softmax, where its float32 gradient is cancellation noise in
+        # both frameworks (measured: 1.1e-5 relative on gradients of 1e-9; float64 agrees). The
+        # 'large' regime stays on for every softmax-free pair.
+        inputs=(Tensor("x", ("batch", "in_features"), regimes=("normal", "zeros", "ties", "tiny")),),
+        weights={**_dense("dense1"), **_dense("dense2")},
+        description="A keras.Model subclass of two MyDense layers (relu, then softmax) vs an nn.Module.",
+    ),
+    LayerPair(
+        name="relu_linear_stack_004",
+        origin=Origin(
+            seed=SEED_004,
+            tutorial_name="Sequential",
+            shown=("torch",),
+            note="nn.Sequential(MyLinear(64, 8), MyLinear(8, 1)) with the sizes as arguments and .data fixed",
+        ),
+        torch=lambda p: _torch().ReLULinearStack(p["in_features"], p["hidden"], p["units"]),
+        tf=lambda p: _tf().ReLULinearStack(p["in_features"], p["hidden"], p["units"]),
+        dims={"batch": _BATCH, "in_features": _FEATURES, "hidden": st.integers(1, 8), "units": st.integers(1, 4)},
+        inputs=_X,
+        weights={"*.weight": "linears.*.kernel", "*.bias": "linears.*.bias"},
+        description="Two relu(X @ W + b) layers in an nn.Sequential (0.*, 1.*) vs a Keras list attribute.",
+    ),
+)
