@@ -101,10 +101,11 @@ def _gradient_metrics(
 ) -> list[TensorMetrics]:
     metrics = []
     tf_input_grads = [
-        None if g is None else _layout(spec.layout, g.ndim).inverse(g) for spec, g in zip(pair.inputs, tf_.input_grads)
+        None if g is None else _layout(spec.layout, g.ndim).inverse(g)
+        for spec, g in zip(pair.inputs, tf_.input_grads, strict=True)
     ]
     tf_param_grads = bridge.from_tf({k: v for k, v in tf_.param_grads.items() if v is not None}, slots)
-    pairs = [(f"grad {s.name}", a, b) for s, a, b in zip(pair.inputs, th.input_grads, tf_input_grads)]
+    pairs = [(f"grad {s.name}", a, b) for s, a, b in zip(pair.inputs, th.input_grads, tf_input_grads, strict=True)]
     pairs += [(f"grad {s.canonical}", th.param_grads.get(s.canonical), tf_param_grads.get(s.canonical))
               for s in slots if s.trainable]
     for name, a, b in pairs:
@@ -127,7 +128,7 @@ def evaluate(target: Target, case: Case, dtype: str | None = None) -> list[Tenso
     rng = np.random.default_rng(case.seed)
     kwargs = {name: case.params[name] for name in pair.call_args}
     inputs = _inputs(pair, case, rng, dtype)
-    tf_inputs = [_layout(s.layout, x.ndim).forward(x) for s, x in zip(pair.inputs, inputs)]
+    tf_inputs = [_layout(s.layout, x.ndim).forward(x) for s, x in zip(pair.inputs, inputs, strict=True)]
 
     from harness.sides import tf_side, torch_side  # frameworks load on first evaluation only
 
@@ -159,7 +160,7 @@ def evaluate(target: Target, case: Case, dtype: str | None = None) -> list[Tenso
         return _gradient_metrics(pair, slots, th, tf_, policy)
     names = ["output"] if len(th.outputs) == 1 else [f"output[{i}]" for i in range(len(th.outputs))]
     return [compare(n, a, _layout(pair.output_layout, b.ndim).inverse(b), policy)
-            for n, a, b in zip(names, th.outputs, tf_.outputs)]
+            for n, a, b in zip(names, th.outputs, tf_.outputs, strict=True)]
 
 
 def _summary(metrics: list[TensorMetrics]) -> dict[str, Any]:

@@ -41,7 +41,7 @@ def collect(extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """A snapshot of the environment; imports both frameworks (so call it once per run)."""
     env: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "cpu": _cpu_model(),

@@ -57,9 +57,6 @@ def torch() -> ModuleType:
     import torch as _torch
 
     _torch.set_num_threads(thread_count())
-    # TF's CPU kernels flush subnormals to zero; give torch the same floating-point
-    # environment, or a saturated softmax's 1e-40 becomes a 1e-36 "divergence" downstream.
-    _torch.set_flush_denormal(True)
     try:
         _torch.set_num_interop_threads(1)
     except RuntimeError:  # already set by an earlier user of torch in this process
@@ -109,7 +106,7 @@ def settings() -> dict[str, Any]:
     t = torch()
     out["torch_threads"] = t.get_num_threads()
     out["torch_interop_threads"] = t.get_num_interop_threads()
-    out["torch_flush_denormal"] = True
+    out["torch_flush_denormal"] = "while torch runs a case (TF's CPU kernels flush subnormals)"
     out["torch_tf32_matmul"] = t.backends.cuda.matmul.allow_tf32
     tf_ = tf()
     out["tf_intra_op_threads"] = tf_.config.threading.get_intra_op_parallelism_threads()

@@ -9,6 +9,7 @@ float64 throughout. Sub-layers that twin a torch ``nn.Linear`` are initialised a
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 from typing import Any
 
 import keras
@@ -50,7 +51,7 @@ class MultiLayer(keras.layers.Layer):
         sizes = _check_layer_sizes(layer_sizes)
         super().__init__(**kwargs)
         self.layer_sizes = sizes
-        self.layers = [torch_linear_dense(i, o, dtype=self.dtype_policy) for i, o in zip(sizes, sizes[1:])]
+        self.layers = [torch_linear_dense(i, o, dtype=self.dtype_policy) for i, o in pairwise(sizes)]
         self.input_spec = keras.InputSpec(min_ndim=2, axes={-1: sizes[0]})
 
     def build(self, input_shape: Shape) -> None:

@@ -7,6 +7,7 @@ sides wherever Keras allows it, so the pairs' weight maps read as ``fc1.weight -
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import pairwise
 
 from torch import Tensor, nn
 
@@ -36,7 +37,7 @@ class MultiLayer(nn.Module):
     def __init__(self, layer_sizes: Sequence[int]) -> None:
         super().__init__()
         self.layer_sizes = _check_layer_sizes(layer_sizes)
-        self.layers = nn.ModuleList(nn.Linear(i, o) for i, o in zip(self.layer_sizes, self.layer_sizes[1:]))
+        self.layers = nn.ModuleList(nn.Linear(i, o) for i, o in pairwise(self.layer_sizes))
 
     def forward(self, x: Tensor) -> Tensor:
         for layer in self.layers:

@@ -3,29 +3,20 @@
 from __future__ import annotations
 
 from importlib import import_module
-from types import ModuleType
 
 from hypothesis import strategies as st
 
+from conformance.catalogue import SEED_001, SEED_002, SEED_003, SEED_004, twins
 from harness.spec import KnownDivergence, LayerPair, Origin, Tensor
 
 __all__ = ["PAIRS"]
 
-SEED_001 = "001_891ade5985017d1d.txt"
-SEED_002 = "002_6d5a8be370592a52.txt"
-SEED_003 = "003_a97a8166b70c951e.txt"
-SEED_004 = "004_c5cf47aaaa4f9704.txt"
 
 _SIZES = {"batch": st.integers(1, 4), "features": st.integers(1, 12)}
 _X = (Tensor("x", ("batch", "features")),)
 
 
-def _torch() -> ModuleType:
-    return import_module("layers_torch.activations")
-
-
-def _tf() -> ModuleType:
-    return import_module("layers_tf.activations")
+_torch, _tf = twins("activations")
 
 
 PAIRS: tuple[LayerPair, ...] = (

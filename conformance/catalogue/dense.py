@@ -6,21 +6,14 @@ the seed 004 layers multiply by ``W`` itself and map one to one.
 
 from __future__ import annotations
 
-from importlib import import_module
-from types import ModuleType
-
 from hypothesis import strategies as st
 
+from conformance.catalogue import SEED_000, SEED_001, SEED_002, SEED_003, SEED_004, twins
 from harness.bridge import TRANSPOSE
 from harness.spec import KnownDivergence, LayerPair, Link, Origin, Tensor
 
 __all__ = ["PAIRS"]
 
-SEED_000 = "000_4a42d213cdc6ab68.txt"
-SEED_001 = "001_891ade5985017d1d.txt"
-SEED_002 = "002_6d5a8be370592a52.txt"
-SEED_003 = "003_a97a8166b70c951e.txt"
-SEED_004 = "004_c5cf47aaaa4f9704.txt"
 
 # Names that keras.activations.get and layers_torch.activations.get_activation both know.
 # "gelu" is checked on its own (``gelu_by_name_003``): TF's float64 exact GELU is a measured,
@@ -34,12 +27,7 @@ _KERNEL = {"weight": Link("kernel", TRANSPOSE)}
 _KERNEL_BIAS = {"weight": Link("kernel", TRANSPOSE), "bias": "bias"}
 
 
-def _torch() -> ModuleType:
-    return import_module("layers_torch.dense")
-
-
-def _tf() -> ModuleType:
-    return import_module("layers_tf.dense")
+_torch, _tf = twins("dense")
 
 
 PAIRS: tuple[LayerPair, ...] = (

@@ -2,24 +2,16 @@
 
 from __future__ import annotations
 
-from importlib import import_module
-from types import ModuleType
-
 from hypothesis import strategies as st
 
+from conformance.catalogue import SEED_001, twins
 from harness.spec import LayerPair, Origin, Tensor
 
 __all__ = ["PAIRS"]
 
-SEED_001 = "001_891ade5985017d1d.txt"
 
 
-def _torch() -> ModuleType:
-    return import_module("layers_torch.losses")
-
-
-def _tf() -> ModuleType:
-    return import_module("layers_tf.losses")
+_torch, _tf = twins("losses")
 
 
 PAIRS: tuple[LayerPair, ...] = (

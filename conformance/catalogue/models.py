@@ -5,19 +5,14 @@ The maps address sub-layers by attribute path; ``*`` matches a list index on bot
 
 from __future__ import annotations
 
-from importlib import import_module
-from types import ModuleType
-
 from hypothesis import strategies as st
 
+from conformance.catalogue import SEED_000, SEED_001, SEED_004, twins
 from harness.bridge import TRANSPOSE
 from harness.spec import LayerPair, Link, Origin, Tensor
 
 __all__ = ["PAIRS"]
 
-SEED_000 = "000_4a42d213cdc6ab68.txt"
-SEED_001 = "001_891ade5985017d1d.txt"
-SEED_004 = "004_c5cf47aaaa4f9704.txt"
 
 _BATCH = st.integers(1, 4)
 _FEATURES = st.integers(1, 12)
@@ -29,12 +24,7 @@ def _dense(path: str) -> dict[str, Link | str]:
     return {f"{path}.weight": Link(f"{path}.kernel", TRANSPOSE), f"{path}.bias": f"{path}.bias"}
 
 
-def _torch() -> ModuleType:
-    return import_module("layers_torch.models")
-
-
-def _tf() -> ModuleType:
-    return import_module("layers_tf.models")
+_torch, _tf = twins("models")
 
 
 PAIRS: tuple[LayerPair, ...] = (

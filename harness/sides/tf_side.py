@@ -122,6 +122,7 @@ def run(
     )
     outcome.input_grads = [None if g is None else np.asarray(g) for g in grads[: len(xs)]]
     outcome.param_grads = {
-        _key(v): None if g is None else np.asarray(t.convert_to_tensor(g)) for v, g in zip(trainable, grads[len(xs):])
+        _key(v): None if g is None else np.asarray(t.convert_to_tensor(g))
+        for v, g in zip(trainable, grads[len(xs):], strict=True)
     }
     return outcome

@@ -26,6 +26,22 @@ def _default_dtype(dtype: str) -> Iterator[None]:
         t.set_default_dtype(previous)
 
 
+@contextlib.contextmanager
+def _flush_denormal() -> Iterator[None]:
+    """TF's CPU kernels flush subnormals to zero: give torch the same floating-point mode.
+
+    Without it a saturated softmax's 1e-40 in torch is an exact 0 in TF, and the difference
+    is amplified downstream into a "divergence" of the float format, not of the layer. Scoped,
+    because the mode is process state that numpy and hypothesis must not inherit.
+    """
+    t = torch()
+    t.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        t.set_flush_denormal(False)
+
+
 def build(factory: Any, params: Mapping[str, Any], dtype: str, device: str, seed: int) -> Any:
     """Call the pair's torch factory with the default dtype set, then move it to dtype/device.
 
@@ -89,7 +105,7 @@ def run(
         params = dict(obj.named_parameters())
     else:
         params = {}
-    with t.set_grad_enabled(want_grad):
+    with _flush_denormal(), t.set_grad_enabled(want_grad):
         outs = _flatten(obj(*xs, **call_kwargs))
     outcome = Outcome([_numpy(o) for o in outs])
     if not want_grad:
@@ -97,14 +113,15 @@ def run(
     connected = [(o, c) for o, c in zip(outs, cotangents, strict=True) if o.requires_grad]
     targets = xs + list(params.values())
     if connected:
-        grads = t.autograd.grad(
-            [o for o, _ in connected],
-            targets,
-            grad_outputs=[t.tensor(c, device=device, dtype=o.dtype) for o, c in connected],
-            allow_unused=True,
-        )
+        with _flush_denormal():
+            grads = t.autograd.grad(
+                [o for o, _ in connected],
+                targets,
+                grad_outputs=[t.tensor(c, device=device, dtype=o.dtype) for o, c in connected],
+                allow_unused=True,
+            )
     else:
         grads = (None,) * len(targets)
     outcome.input_grads = [None if g is None else _numpy(g) for g in grads[: len(xs)]]
-    outcome.param_grads = {n: None if g is None else _numpy(g) for n, g in zip(params, grads[len(xs):])}
+    outcome.param_grads = {n: None if g is None else _numpy(g) for n, g in zip(params, grads[len(xs):], strict=True)}
     return outcome
