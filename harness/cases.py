@@ -52,7 +52,7 @@ class Case:
                 data = json.loads(data)
             except json.JSONDecodeError as exc:
                 raise ValueError(f"--case is not valid JSON ({exc}). Received: {data!r}") from None
-        unknown = set(data) - {"params", "regime", "seed"}
+        unknown = set(data) - {"params", "regime", "seed", "input_shapes"}  # a record's minimal_case
         if unknown or not isinstance(data.get("params", {}), dict):
             raise ValueError(
                 f"a case is {{'params': {{...}}, 'regime': str, 'seed': int}}. Received keys: {sorted(data)}"

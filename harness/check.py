@@ -249,10 +249,19 @@ def run_check(target: Target, *, max_examples: int | None = None, case: Case | N
     return record
 
 
+def _minimal(pair: LayerPair, case: Case) -> dict[str, Any]:
+    """The case as replayable JSON, plus the input shapes it makes (for people, not replay)."""
+    try:
+        shapes = {t.name: list(t.concrete_shape(case.params)) for t in pair.inputs}
+    except Exception:  # noqa: BLE001 - a case whose shapes cannot be made still gets recorded
+        shapes = {}
+    return {**case.to_json(), "input_shapes": shapes}
+
+
 def _record_divergence(record: Record, target: Target, div: Divergence, policy: Policy) -> None:
     record.verdict = "known-divergence" if record.known_divergence else "fail"
     record.metrics = {m.name: m.to_json() for m in div.metrics}
-    record.minimal_case = div.case.to_json()
+    record.minimal_case = _minimal(target.pair, div.case)
     record.repro = _repro(target, div.case)
     record.message = str(div)
     if target.dtype == "float32":
@@ -283,5 +292,5 @@ def _record_error(record: Record, exc: BaseException, case: Case | None, target:
     }
     record.message = str(exc)
     if case is not None:
-        record.minimal_case = case.to_json()
+        record.minimal_case = _minimal(target.pair, case)
         record.repro = _repro(target, case)

@@ -30,6 +30,7 @@ def test_missing_transpose_on_square_weight_is_a_semantic_forward_failure():
     assert record.verdict == "fail"
     assert dims(record)["features"] == dims(record)["units"] == 2  # 1x1 is its own transpose
     assert dims(record)["batch"] == 1
+    assert record.minimal_case["input_shapes"] == {"x": [1, 2]}
     assert record.divergence_kind == "semantic"
     assert "output: Mismatched elements" in record.message
     assert "--case" in record.repro and "missing_transpose" in record.repro
@@ -105,3 +106,13 @@ def test_replaying_the_recorded_minimal_case_reproduces_the_failure():
     replay = run(bp.gradient_at_zero, "gradient", case=Case.from_json(first.minimal_case))
     assert replay.verdict == "fail" and replay.examples == 1
     assert replay.metrics == first.metrics
+
+
+def test_a_call_argument_is_drawn_both_ways_so_both_branches_run():
+    """000's ConditionalLayer: ``forward(x, condition)`` must be checked on both branches."""
+    from harness import registry
+
+    pair = registry.load().pairs["conditional_layer_000"]
+    record = run(pair, "gradient", max_examples=20)
+    assert record.verdict == "pass", record.message
+    assert {e["case"]["params"]["condition"] for e in record.per_example} == {True, False}
