@@ -11,8 +11,9 @@ from harness.bridge import (
     TRANSPOSE,
     Permute,
     Transform,
+    channels_last,
 )
-from harness.spec import KnownDivergence, LayerPair, Link, Origin, Tensor, Tolerance
+from harness.spec import KnownDivergence, LayerPair, Link, Origin, Stage, Tensor, Tolerance, TorchOnly
 
 __all__ = [
     "CONV2D_OIHW_TO_HWIO",
@@ -24,7 +25,10 @@ __all__ = [
     "Link",
     "Origin",
     "Permute",
+    "Stage",
     "Tensor",
     "Tolerance",
+    "TorchOnly",
     "Transform",
+    "channels_last",
 ]

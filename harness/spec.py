@@ -22,22 +22,28 @@ from harness.bridge import IDENTITY, Transform
 __all__ = [
     "CHECKS",
     "DTYPES",
+    "MODES",
     "KnownDivergence",
     "LayerPair",
     "Link",
     "Origin",
     "Params",
     "SpecError",
+    "Stage",
     "Tensor",
     "Tolerance",
+    "TorchOnly",
 ]
 
 Params = Mapping[str, Any]
 """The drawn dimensions and options of one case, e.g. ``{"batch": 3, "units": 5}``."""
 
-CHECKS = ("forward", "gradient")
+CHECKS = ("parameters", "forward", "gradient")
+DEFAULT_CHECKS = ("forward", "gradient")
 DTYPES = ("float32", "float64")
+MODES = ("eval", "train")
 LAYOUTS = ("feature_last", "channels_first")
+INITS = ("normal", "positive", "keep")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -96,10 +102,44 @@ class Link:
     The canonical layout is torch's ``state_dict``; ``transform`` maps canonical → TF and
     its inverse brings TF gradients back. ``*`` in both paths matches a list index, so
     ``"layers.*.weight" -> Link("layers.*.kernel", TRANSPOSE)`` covers any depth.
+    ``init`` is how the harness draws the value: ``normal`` (scaled by fan-in, the default),
+    ``positive`` (for variances) or ``keep`` (the torch module's own value).
     """
 
     tf: str
     transform: Transform = IDENTITY
+    init: str = "normal"
+
+    def __post_init__(self) -> None:
+        if self.init not in INITS:
+            raise SpecError(f"Link({self.tf!r}): init must be one of {INITS}. Received: init={self.init!r}")
+
+
+@dataclass(frozen=True)
+class TorchOnly:
+    """A torch *buffer* with no TF counterpart (``num_batches_tracked``), with the reason.
+
+    Parameters cannot be torch-only: the two frameworks would train different parameter
+    sets, which the ``parameters`` check reports instead.
+    """
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A sublayer of a composite pair, for first-divergence localisation.
+
+    ``torch`` and ``tf`` are attribute paths from the pair's layers (integers index lists
+    and ``nn.Sequential``; a Keras functional model also resolves layer names). Every call
+    of the sublayer is one stage, in call order, compared on its first input's gradient and
+    its output; ``layout`` is that of both.
+    """
+
+    name: str
+    torch: str
+    tf: str
+    layout: str = "feature_last"
 
 
 @dataclass(frozen=True)
@@ -162,7 +202,13 @@ class LayerPair:
             (an activation's threshold, say).
         tolerances: overrides of the dtype policy, each with a reason.
         known_divergences: declared divergences, each with a reason.
-        checks: which checks apply.
+        checks: which checks apply: ``parameters`` (the weight map fits: names, shapes,
+            trainability), ``forward`` (outputs, and every buffer after ``calls`` calls),
+            ``gradient`` (VJP for inputs and parameters).
+        modes: ``eval`` (inference) and/or ``train``.
+        skip_modes: mode -> reason, recorded as ``skip`` (a mode not yet checkable).
+        calls: forward calls per example; >1 for stateful layers (buffers updated in forward).
+        stages: sublayers of a composite, in call order, for first-divergence localisation.
     """
 
     name: str
@@ -172,12 +218,16 @@ class LayerPair:
     dims: Mapping[str, DimValue]
     inputs: tuple[Tensor, ...]
     call_args: tuple[str, ...] = ()
-    weights: Mapping[str, Link | str] = field(default_factory=dict)
+    weights: Mapping[str, Link | TorchOnly | str] = field(default_factory=dict)
     output_layout: str = "feature_last"
     special_values: Callable[[Params], Sequence[float]] | None = None
     tolerances: tuple[Tolerance, ...] = ()
     known_divergences: tuple[KnownDivergence, ...] = ()
-    checks: tuple[str, ...] = CHECKS
+    checks: tuple[str, ...] = DEFAULT_CHECKS
+    modes: tuple[str, ...] = ("eval",)
+    skip_modes: Mapping[str, str] = field(default_factory=dict)
+    calls: int = 1
+    stages: tuple[Stage, ...] = ()
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -193,8 +243,13 @@ class LayerPair:
             raise SpecError(f"Pair {self.name!r}: call_args {missing} are not declared in dims")
         if self.output_layout not in LAYOUTS:
             raise SpecError(f"Pair {self.name!r}: output_layout must be one of {LAYOUTS}")
+        bad_modes = [m for m in (*self.modes, *self.skip_modes) if m not in MODES]
+        if bad_modes or not self.modes:
+            raise SpecError(f"Pair {self.name!r}: modes must be a non-empty subset of {MODES}; got {bad_modes}")
+        if self.calls < 1:
+            raise SpecError(f"Pair {self.name!r}: calls must be >= 1. Received: calls={self.calls}")
         object.__setattr__(
-            self, "weights", {k: v if isinstance(v, Link) else Link(v) for k, v in self.weights.items()}
+            self, "weights", {k: Link(v) if isinstance(v, str) else v for k, v in self.weights.items()}
         )
 
     def known_divergence(self, check: str, dtype: str) -> KnownDivergence | None:
@@ -211,7 +266,11 @@ class LayerPair:
                        "shown": list(self.origin.shown), "note": self.origin.note},
             "checks": list(self.checks),
             "inputs": [{"name": t.name, "shape": list(t.shape), "layout": t.layout} for t in self.inputs],
-            "weights": {k: {"tf": v.tf, "transform": v.transform.name} for k, v in self.weights.items()},
+            "weights": {k: {"tf": v.tf, "transform": v.transform.name} if isinstance(v, Link)
+                        else {"torch_only": v.reason} for k, v in self.weights.items()},
+            "modes": list(self.modes),
+            "skip_modes": dict(self.skip_modes),
+            "stages": [s.name for s in self.stages],
             "known_divergences": [{"check": k.check, "reason": k.reason, "dtypes": list(k.dtypes)}
                                   for k in self.known_divergences],
             "tolerances": [{"rtol": t.rtol, "atol": t.atol, "reason": t.reason} for t in self.tolerances],
