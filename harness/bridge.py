@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 if TYPE_CHECKING:
-    from harness.spec import Link
+    from harness.spec import Link, TorchOnly
 
 __all__ = [
     "CONV2D_OIHW_TO_HWIO",
@@ -117,6 +117,7 @@ class Slot:
     tf_path: str
     transform: Transform
     trainable: bool
+    init: str = "normal"
 
 
 class WeightMapError(ValueError):
@@ -136,16 +137,18 @@ def _pattern(key: str) -> re.Pattern[str]:
     return re.compile("^" + re.escape(key).replace(r"\*", r"(\d+)") + "$")
 
 
-def _expand(weight_map: Mapping[str, Link], name: str) -> tuple[str, Link] | None:
+def _expand(weight_map: Mapping[str, Link | TorchOnly], name: str) -> tuple[str, Link | TorchOnly] | None:
     """The map key matching a torch name, with ``*`` indices substituted into the TF path."""
     if name in weight_map:
         return name, weight_map[name]
     for key, link in weight_map.items():
         if "*" in key and (m := _pattern(key).match(name)):
+            if not hasattr(link, "tf"):
+                return key, link
             path = link.tf
             for index in m.groups():
                 path = path.replace("*", index, 1)
-            return key, type(link)(path, link.transform)
+            return key, replace(link, tf=path)
     return None
 
 
@@ -158,7 +161,7 @@ TFResolver = Callable[[str], "tuple[str, Entry] | None"]
 
 def plan(
     pair: str,
-    weight_map: Mapping[str, Link],
+    weight_map: Mapping[str, Link | TorchOnly],
     torch_entries: Mapping[str, Entry],
     tf_resolve: TFResolver,
     tf_entries: Mapping[str, Entry],
@@ -182,6 +185,13 @@ def plan(
             continue
         key, link = found
         used_keys.add(key)
+        if not hasattr(link, "tf"):  # TorchOnly: allowed for buffers, never for parameters
+            if entry.trainable:
+                problems.append(
+                    f"torch-only: torch parameter {name!r} shape {entry.shape} is declared torch-only, but "
+                    "a trainable parameter must exist on both sides (or the two train different sets)"
+                )
+            continue
         resolved = tf_resolve(link.tf)
         if resolved is None:
             problems.append(
@@ -207,7 +217,7 @@ def plan(
             tf_kind = "trainable" if tf_entry.trainable else "non-trainable"
             problems.append(f"trainability: torch {name!r} is a {kind} but TF {link.tf!r} is {tf_kind}")
         else:
-            slots.append(Slot(name, tf_key, link.tf, link.transform, entry.trainable))
+            slots.append(Slot(name, tf_key, link.tf, link.transform, entry.trainable, link.init))
     for key in weight_map:
         if key not in used_keys:
             problems.append(f"extra: map entry {key!r} matches no torch parameter or buffer")

@@ -15,21 +15,20 @@ from __future__ import annotations
 import shlex
 import time
 import traceback
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 from hypothesis import HealthCheck, Phase, find, given, settings
 
 from harness import bridge
-from harness.cases import Case, case_strategy, draw_params, fill, regimes_for, weight_values
-from harness.compare import Policy, TensorMetrics, compare, policy_for
+from harness.cases import Case, case_strategy, draw_params, regimes_for
+from harness.compare import Policy, TensorMetrics, policy_for
+from harness.evaluate import evaluate
 from harness.results import Record
-from harness.sides import Outcome, SideError
+from harness.sides import SideError
 from harness.spec import LayerPair
 
-__all__ = ["Target", "evaluate", "minimal_case", "run_check"]
+__all__ = ["Target", "minimal_case", "run_check"]
 
 
 @dataclass(frozen=True)
@@ -74,95 +73,6 @@ def minimal_case(pair: LayerPair) -> Case:
     return Case(find(draw_params(pair), lambda _: True, settings=quiet), "normal", 0)
 
 
-def _inputs(pair: LayerPair, case: Case, rng: np.random.Generator, dtype: str) -> list[np.ndarray]:
-    special = list(pair.special_values(case.params)) if pair.special_values else []
-    arrays = []
-    for spec in pair.inputs:
-        regime = case.regime if spec.regimes is None or case.regime in spec.regimes else "normal"
-        arrays.append(fill(regime, spec.concrete_shape(case.params), rng, special).astype(dtype))
-    return arrays
-
-
-def _layout(spec_layout: str, rank: int) -> bridge.Transform:
-    return bridge.channels_last(rank) if spec_layout == "channels_first" else bridge.IDENTITY
-
-
-def _side(framework: str, stage: str, fn: Callable[[], Any]) -> Any:
-    try:
-        return fn()
-    except bridge.WeightMapError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - any framework failure becomes an error record
-        raise SideError(framework, stage, exc) from exc
-
-
-def _gradient_metrics(
-    pair: LayerPair, slots: list[bridge.Slot], th: Outcome, tf_: Outcome, policy: Policy
-) -> list[TensorMetrics]:
-    metrics = []
-    tf_input_grads = [
-        None if g is None else _layout(spec.layout, g.ndim).inverse(g)
-        for spec, g in zip(pair.inputs, tf_.input_grads, strict=True)
-    ]
-    tf_param_grads = bridge.from_tf({k: v for k, v in tf_.param_grads.items() if v is not None}, slots)
-    pairs = [(f"grad {s.name}", a, b) for s, a, b in zip(pair.inputs, th.input_grads, tf_input_grads, strict=True)]
-    pairs += [(f"grad {s.canonical}", th.param_grads.get(s.canonical), tf_param_grads.get(s.canonical))
-              for s in slots if s.trainable]
-    for name, a, b in pairs:
-        if a is None and b is None:
-            continue  # no gradient path on either side: nothing to compare
-        note = ""
-        if a is None or b is None:
-            side = "torch" if a is None else "tf"
-            note = f"{side} reports no gradient path to this tensor (detached or unused); compared as zeros"
-            a = np.zeros_like(b) if a is None else a
-            b = np.zeros_like(a) if b is None else b
-        metrics.append(compare(name, a, b, policy, note))
-    return metrics
-
-
-def evaluate(target: Target, case: Case, dtype: str | None = None) -> list[TensorMetrics]:
-    """Run one case through both frameworks and compare what the check looks at."""
-    pair, dtype = target.pair, dtype or target.dtype
-    policy = policy_for(dtype, pair.tolerance_override(target.check, dtype))
-    rng = np.random.default_rng(case.seed)
-    kwargs = {name: case.params[name] for name in pair.call_args}
-    inputs = _inputs(pair, case, rng, dtype)
-    tf_inputs = [_layout(s.layout, x.ndim).forward(x) for s, x in zip(pair.inputs, inputs, strict=True)]
-
-    from harness.sides import tf_side, torch_side  # frameworks load on first evaluation only
-
-    th_obj = _side("torch", "construction", lambda: torch_side.build(pair.torch, case.params, dtype,
-                                                                     target.device, case.seed))
-    tf_obj = _side("tf", "construction", lambda: tf_side.build(pair.tf, case.params, dtype, tf_inputs, kwargs))
-    th_entries = torch_side.entries(th_obj)
-    slots = bridge.plan(pair.name, pair.weights, th_entries,
-                        lambda path: tf_side.resolve(tf_obj, path), tf_side.entries(tf_obj))
-    canonical = {n: weight_values(e.shape, rng).astype(dtype) for n, e in th_entries.items() if e.trainable}
-    torch_side.load(th_obj, canonical)
-    state = {n: v.detach().cpu().numpy() for n, v in th_obj.state_dict().items()} if th_entries else {}
-    tf_side.load(tf_obj, bridge.to_tf(state, slots))
-
-    grad = target.check == "gradient"
-    th = _side("torch", target.check, lambda: torch_side.run(th_obj, inputs, kwargs, None, mode=target.mode,
-                                                             device=target.device))
-    cotangents = [rng.standard_normal(o.shape).astype(dtype) for o in th.outputs] if grad else None
-    if grad:
-        th = _side("torch", "gradient", lambda: torch_side.run(th_obj, inputs, kwargs, cotangents,
-                                                               mode=target.mode, device=target.device))
-        tf_cot = [_layout(pair.output_layout, c.ndim).forward(c) for c in cotangents]
-    tf_ = _side("tf", target.check, lambda: tf_side.run(tf_obj, tf_inputs, kwargs, tf_cot if grad else None,
-                                                        mode=target.mode))
-    if len(th.outputs) != len(tf_.outputs):
-        return [TensorMetrics("outputs", (), False, float("inf"), float("inf"), 1, 1, (), None, None,
-                              float("inf"), f"torch returned {len(th.outputs)} outputs, tf {len(tf_.outputs)}")]
-    if grad:
-        return _gradient_metrics(pair, slots, th, tf_, policy)
-    names = ["output"] if len(th.outputs) == 1 else [f"output[{i}]" for i in range(len(th.outputs))]
-    return [compare(n, a, _layout(pair.output_layout, b.ndim).inverse(b), policy)
-            for n, a, b in zip(names, th.outputs, tf_.outputs, strict=True)]
-
-
 def _summary(metrics: list[TensorMetrics]) -> dict[str, Any]:
     return {
         "headroom": max((m.headroom for m in metrics), default=0.0),
@@ -204,11 +114,15 @@ def run_check(target: Target, *, max_examples: int | None = None, case: Case | N
         tolerance=policy.to_json(), known_divergence=known.reason if known else None, run_id=run_id,
     )
     worst: list[TensorMetrics] = []
+    if target.mode in pair.skip_modes:
+        record.verdict = "skip"
+        record.message = f"{target.mode} mode not checked: {pair.skip_modes[target.mode]}"
+        return record
 
     def attempt(c: Case) -> None:
         nonlocal worst
         try:
-            metrics = evaluate(target, c)
+            metrics = evaluate(target, c).metrics
         except (SideError, bridge.WeightMapError) as exc:
             raise CaseError(c, exc) from exc
         summary = _summary(metrics)
@@ -264,19 +178,38 @@ def _record_divergence(record: Record, target: Target, div: Divergence, policy: 
     record.minimal_case = _minimal(target.pair, div.case)
     record.repro = _repro(target, div.case)
     record.message = str(div)
+    if target.pair.stages:
+        _record_localisation(record, target, div.case)
     if target.dtype == "float32":
         try:
             replay = evaluate(target, div.case, dtype="float64")
-            diverges = not all(m.ok for m in replay)
-            record.divergence_kind = "semantic" if diverges else "precision"
+            record.divergence_kind = "precision" if replay.ok else "semantic"
             record.message += (
-                f"\nfloat64 replay of the minimal case: {'diverges too (semantic)' if diverges else 'agrees'}"
-                f" (worst error/allowed {_summary(replay)['headroom']:.3g})"
+                f"\nfloat64 replay of the minimal case: {'agrees' if replay.ok else 'diverges too (semantic)'}"
+                f" (worst error/allowed {_summary(replay.metrics)['headroom']:.3g})"
             )
         except Exception as exc:  # noqa: BLE001 - the replay is evidence, not the verdict
             record.message += f"\nfloat64 replay failed: {type(exc).__name__}: {exc}"
     elif target.dtype == "float64":
         record.divergence_kind = "semantic"
+
+
+def _record_localisation(record: Record, target: Target, case: Case) -> None:
+    """Replay the minimal case with every stage recorded and name the first divergent one."""
+    try:
+        where = evaluate(target, case, localise=True).localisation or {}
+    except Exception as exc:  # noqa: BLE001 - localisation is evidence, not the verdict
+        record.message += f"\nlocalisation failed: {type(exc).__name__}: {exc}"
+        return
+    record.localisation = where
+    if where.get("first"):
+        row = next(r for r in where["stages"] if r["stage"] == where["first"])
+        after = ", ".join(f"{r['stage']} {r['max_abs_error']:.3g}" for r in where["stages"])
+        record.message += (f"\nfirst divergent sublayer ({where['direction']}): {where['first']} "
+                           f"(max abs error {row['max_abs_error']:.3g}); per stage: {after}")
+    elif where.get("stages"):
+        record.message += ("\nno declared sublayer diverges: the divergence is in the composite's own code "
+                           "around them")
 
 
 def _record_error(record: Record, exc: BaseException, case: Case | None, target: Target) -> None:

@@ -87,11 +87,12 @@ def _targets(config: pytest.Config) -> list[Target]:
     checks = _csv(wanted) if wanted else None
     device = config.getoption("conform_device")
     return [
-        Target(pair, check, dtype, device, "eval", catalogue.sources.get(pair.name))
+        Target(pair, check, dtype, device, mode, catalogue.sources.get(pair.name))
         for pair in pairs
         for check in pair.checks
         if checks is None or check in checks
         for dtype in dtypes
+        for mode in pair.modes
     ]
 
 

@@ -58,6 +58,7 @@ class Record:
     tolerance: dict[str, Any] = field(default_factory=dict)
     known_divergence: str | None = None
     divergence_kind: str | None = None
+    localisation: dict[str, Any] | None = None
     per_example: list[dict[str, Any]] = field(default_factory=list)
     error: dict[str, Any] | None = None
     duration_s: float = 0.0

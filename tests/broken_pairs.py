@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from harness import TRANSPOSE, KnownDivergence, LayerPair, Link, Origin, Tensor
+from harness import TRANSPOSE, KnownDivergence, LayerPair, Link, Origin, Stage, Tensor
 
 ORIGIN = Origin(seed="tests", tutorial_name="planted bug")
 DENSE_DIMS = {"batch": st.integers(1, 4), "features": st.integers(1, 6), "units": st.integers(1, 6)}
@@ -164,3 +164,138 @@ correct_linear = LayerPair(
     name="correct_linear", origin=ORIGIN, torch=torch_linear, tf=tf_dense, dims=DENSE_DIMS, inputs=X,
     weights=LINEAR_MAP, description="the control: a correct port passes",
 )
+
+
+def _torch_running_mean(p):
+    import torch
+
+    class RunningMean(torch.nn.Module):
+        """001's MyLayer: a buffer updated in forward with momentum 0.1."""
+
+        def __init__(self, features: int):
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.randn(features))
+            self.register_buffer("running_mean", torch.zeros(features))
+
+        def forward(self, x):
+            self.running_mean = 0.9 * self.running_mean + 0.1 * x.mean(0)
+            return x * self.weight
+
+    return RunningMean(p["features"])
+
+
+def _tf_running_mean(p, keep: float = 0.9):
+    import keras
+
+    class RunningMean(keras.layers.Layer):
+        def build(self, input_shape):
+            self.weight = self.add_weight(name="weight", shape=(input_shape[-1],))
+            self.running_mean = self.add_weight(name="running_mean", shape=(input_shape[-1],), trainable=False,
+                                                initializer="zeros")
+
+        def call(self, x):
+            self.running_mean.assign(keep * self.running_mean + (1 - keep) * keras.ops.mean(x, axis=0))
+            return x * self.weight
+
+    return RunningMean()
+
+
+def _torch_two_stage(p):
+    import torch
+
+    first = torch.nn.Sequential(torch.nn.Linear(p["features"], p["units"]), torch.nn.Tanh())
+    return torch.nn.Sequential(first, torch.nn.Linear(p["units"], p["units"]))
+
+
+def _tf_two_stage(p, bias_twice: bool = False):
+    import keras
+
+    class BiasTwice(keras.layers.Dense):
+        def call(self, x):
+            return super().call(x) + self.bias
+
+    class TwoStage(keras.layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.first = keras.layers.Dense(p["units"], activation="tanh")
+            self.second = (BiasTwice if bias_twice else keras.layers.Dense)(p["units"])
+
+        def call(self, x):
+            return self.second(self.first(x))
+
+    return TwoStage()
+
+
+STATE_DIMS = {"batch": st.integers(1, 4), "features": st.integers(1, 6)}
+STATE_MAP = {"weight": "weight", "running_mean": "running_mean"}
+TWO_STAGE_MAP = {"0.0.weight": Link("first.kernel", TRANSPOSE), "0.0.bias": "first.bias",
+                 "1.weight": Link("second.kernel", TRANSPOSE), "1.bias": "second.bias"}
+TWO_STAGES = (Stage("first", "0", "first"), Stage("second", "1", "second"))
+
+buffer_wrong_coefficient = LayerPair(
+    name="buffer_wrong_coefficient", origin=ORIGIN, torch=_torch_running_mean,
+    tf=lambda p: _tf_running_mean(p, keep=0.8), dims=STATE_DIMS, inputs=(Tensor("x", ("batch", "features")),),
+    weights=STATE_MAP, calls=3, description="running buffer updated with 0.8/0.2 instead of 0.9/0.1",
+)
+buffer_right_coefficient = LayerPair(
+    name="buffer_right_coefficient", origin=ORIGIN, torch=_torch_running_mean, tf=_tf_running_mean,
+    dims=STATE_DIMS, inputs=(Tensor("x", ("batch", "features")),), weights=STATE_MAP, calls=3,
+    description="the control for the buffer: same coefficient on both sides",
+)
+second_stage_bug = LayerPair(
+    name="second_stage_bug", origin=ORIGIN, torch=_torch_two_stage,
+    tf=lambda p: _tf_two_stage(p, bias_twice=True), dims=DENSE_DIMS, inputs=X, weights=TWO_STAGE_MAP,
+    stages=TWO_STAGES, description="the second of two stages adds its bias twice on the TF side",
+)
+skipped_train_mode = LayerPair(
+    name="skipped_train_mode", origin=ORIGIN, torch=_identity, tf=_identity, dims=DENSE_DIMS, inputs=X,
+    modes=("eval", "train"), skip_modes={"train": "not checkable yet"},
+    description="train mode declared but skipped, with its reason",
+)
+parameters_mismatch = LayerPair(
+    name="parameters_mismatch", origin=ORIGIN, torch=torch_linear, tf=lambda p: tf_dense(p, use_bias=False),
+    dims=DENSE_DIMS, inputs=X, weights={"weight": Link("kernel", TRANSPOSE)}, checks=("parameters",),
+    description="the parameters check reports the bias only torch has",
+)
+
+
+def torch_relu_stage(p):
+    """ReLU with the hand-written backward of ``gradient_at_zero``, then a scaling stage."""
+    import torch
+
+    relu = _torch_relu_handwritten(p)
+
+    class Relu(torch.nn.Module):
+        def forward(self, x):
+            return relu(x)
+
+    class Scale(torch.nn.Module):
+        def forward(self, x):
+            return 2.0 * x
+
+    return torch.nn.Sequential(Relu(), Scale())
+
+
+def tf_relu_stage(p):
+    import keras
+
+    class Relu(keras.layers.Layer):
+        def call(self, x):
+            return keras.ops.relu(x)
+
+    class Scale(keras.layers.Layer):
+        def call(self, x):
+            return 2.0 * x
+
+    class Both(keras.layers.Layer):
+        def __init__(self):
+            super().__init__()
+            self.relu, self.scale = Relu(), Scale()
+
+        def call(self, x):
+            return self.scale(self.relu(x))
+
+    return Both()
+
+
+RELU_STAGES = (Stage("relu", "0", "relu"), Stage("scale", "1", "scale"))

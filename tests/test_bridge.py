@@ -117,3 +117,18 @@ def test_a_plain_tensor_that_became_a_trainable_tf_weight_is_an_extra_variable()
     with pytest.raises(WeightMapError, match="extra: TF trainable variable 'layer/not_learnable'"):
         plan({"learnable": "learnable"}, {"learnable": Entry((3, 3), True)},
              {"learnable": Entry((3, 3), True), "not_learnable": Entry((3, 3), True)})
+
+
+def test_torch_only_buffers_are_skipped_but_torch_only_parameters_are_refused():
+    from harness.spec import TorchOnly
+
+    entries = {"w": Entry((2,), True), "count": Entry((), False)}
+    slots = plan({"w": "w", "count": TorchOnly("no counter in Keras")}, entries, {"w": Entry((2,), True)})
+    assert [s.canonical for s in slots] == ["w"]
+    with pytest.raises(WeightMapError, match="torch-only: torch parameter 'w'"):
+        plan({"w": TorchOnly("x"), "count": TorchOnly("y")}, entries, {})
+
+
+def test_the_value_kind_travels_with_the_slot():
+    slots = plan({"var": Link("var", init="positive")}, {"var": Entry((3,), False)}, {"var": Entry((3,), False)})
+    assert slots[0].init == "positive"

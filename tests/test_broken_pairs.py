@@ -116,3 +116,49 @@ def test_a_call_argument_is_drawn_both_ways_so_both_branches_run():
     record = run(pair, "gradient", max_examples=20)
     assert record.verdict == "pass", record.message
     assert {e["case"]["params"]["condition"] for e in record.per_example} == {True, False}
+
+
+def test_a_buffer_updated_with_the_wrong_coefficient_is_caught_by_its_state():
+    assert run(bp.buffer_right_coefficient, "forward").verdict == "pass"
+    record = run(bp.buffer_wrong_coefficient, "forward")
+    assert record.verdict == "fail"
+    failing = {name for name, m in record.metrics.items() if not m["ok"]}
+    assert failing == {"state running_mean"}  # the outputs of all three calls agree
+    assert {"output (call 1)", "output (call 3)"} <= set(record.metrics)
+
+
+def test_the_first_divergent_stage_is_named_with_the_error_of_every_stage():
+    record = run(bp.second_stage_bug, "forward")
+    assert record.verdict == "fail"
+    where = record.localisation
+    assert where["direction"] == "forward" and where["first"] == "second"
+    assert [r["stage"] for r in where["stages"]] == ["first", "second"]
+    assert where["stages"][0]["ok"] and not where["stages"][1]["ok"]
+    assert "first divergent sublayer (forward): second" in record.message
+
+
+def test_a_skipped_mode_is_a_skip_record_with_its_reason():
+    from harness.check import Target
+
+    record = run_check(Target(bp.skipped_train_mode, "forward", "float32", mode="train"))
+    assert record.verdict == "skip" and "not checkable yet" in record.message
+    assert run_check(Target(bp.skipped_train_mode, "forward", "float32", mode="eval")).verdict == "pass"
+
+
+def test_the_parameters_check_fails_and_lists_the_misfit():
+    record = run(bp.parameters_mismatch, "parameters")
+    assert record.verdict == "fail"
+    assert "missing: torch parameter 'bias'" in record.metrics["weight map"]["note"]
+    assert run(bp.correct_linear, "parameters").verdict == "pass"
+
+
+def test_a_backward_only_bug_is_localised_walking_back_from_the_output():
+    from dataclasses import replace
+
+    pair = replace(bp.gradient_at_zero, name="relu_then_identity", stages=bp.RELU_STAGES,
+                   torch=bp.torch_relu_stage, tf=bp.tf_relu_stage)
+    record = run(pair, "gradient")
+    assert record.verdict == "fail"
+    assert record.localisation["direction"] == "backward"
+    assert [r["stage"] for r in record.localisation["stages"]] == ["scale", "relu"]
+    assert record.localisation["first"] == "relu"

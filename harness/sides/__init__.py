@@ -7,10 +7,11 @@ forward and a vector-Jacobian product. Everything past this package is numpy onl
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
-__all__ = ["Outcome", "SideError"]
+__all__ = ["Outcome", "SideError", "StageCall", "first_leaf", "walk"]
 
 
 @dataclass
@@ -24,6 +25,17 @@ class Outcome:
     outputs: list[np.ndarray]
     input_grads: list[np.ndarray | None] = field(default_factory=list)
     param_grads: dict[str, np.ndarray | None] = field(default_factory=dict)
+    stages: list[StageCall] = field(default_factory=list)
+    cotangents: list[np.ndarray] = field(default_factory=list)
+
+
+@dataclass
+class StageCall:
+    """One call of a declared sublayer: its output and the gradient at its first input."""
+
+    name: str
+    output: np.ndarray
+    input_grad: np.ndarray | None = None
 
 
 class SideError(RuntimeError):
@@ -34,3 +46,36 @@ class SideError(RuntimeError):
         self.stage = stage
         self.original = exc
         super().__init__(f"{framework} raised during {stage}: {type(exc).__name__}: {exc}")
+
+
+def walk(root: Any, path: str, *fallbacks: str) -> Any:
+    """Follow a dotted attribute path; an integer part indexes, a ``fallback`` method looks up.
+
+    ``"blocks.1.kernel"`` is ``root.blocks[1].kernel``; with ``"get_layer"`` as fallback a
+    Keras functional model's layer names resolve too. Raises LookupError naming the part.
+    """
+    node = root
+    for part in path.split("."):
+        try:
+            node = node[int(part)] if part.isdigit() else getattr(node, part)
+            continue
+        except (AttributeError, IndexError, KeyError, TypeError):
+            pass
+        for method in fallbacks:
+            try:
+                node = getattr(node, method)(part)
+                break
+            except (AttributeError, ValueError, KeyError):
+                continue
+        else:
+            raise LookupError(f"{path!r}: nothing at {part!r} (from {type(node).__name__})")
+    return node
+
+
+def first_leaf(value: Any) -> Any:
+    """The first tensor of a possibly nested tuple/list (a cell's ``(h, [h])``, say)."""
+    while isinstance(value, (list, tuple)):
+        if not value:
+            return None
+        value = value[0]
+    return value

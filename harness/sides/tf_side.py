@@ -15,9 +15,9 @@ import numpy as np
 
 from harness.bridge import Entry
 from harness.frameworks import keras, tf
-from harness.sides import Outcome
+from harness.sides import Outcome, StageCall, first_leaf, walk
 
-__all__ = ["build", "entries", "load", "resolve", "run"]
+__all__ = ["build", "entries", "load", "resolve", "run", "state"]
 
 
 @contextlib.contextmanager
@@ -66,16 +66,19 @@ def _key(variable: Any) -> str:
 
 
 def resolve(obj: Any, path: str) -> tuple[str, Entry] | None:
-    """Follow a dotted attribute path (integers index lists) to a Keras variable."""
-    node = obj
-    for part in path.split("."):
-        try:
-            node = node[int(part)] if part.isdigit() else getattr(node, part)
-        except (AttributeError, IndexError, KeyError, TypeError):
-            return None
+    """Follow an attribute path (integers index lists, layer names a functional model)."""
+    try:
+        node = walk(obj, path, "get_layer")
+    except LookupError:
+        return None
     if not isinstance(node, keras().Variable):
         return None
     return _key(node), Entry(tuple(node.shape), bool(node.trainable))
+
+
+def state(obj: Any) -> dict[str, np.ndarray]:
+    """Every variable's current value, by key (non-trainable state after forward calls)."""
+    return {_key(v): np.asarray(v.numpy()) for v in _variables(obj)}
 
 
 def load(obj: Any, arrays: Mapping[str, np.ndarray]) -> None:
@@ -91,6 +94,31 @@ def _flatten(value: Any) -> list[Any]:
     return [value]
 
 
+@contextlib.contextmanager
+def _capture(obj: Any, stages: Sequence[tuple[str, str]]) -> Iterator[list[tuple[str, Any, Any]]]:
+    """Record (stage name, first input, first output) of every call of the given sublayers.
+
+    Keras 3 has no forward hooks: the sublayer's ``call`` is wrapped on the instance for the
+    duration and the class method restored after.
+    """
+    log: list[tuple[str, Any, Any]] = []
+    layers = [(name, walk(obj, path, "get_layer")) for name, path in stages]
+    for name, layer in layers:
+        original = layer.call
+
+        def recorded(*args: Any, _name: str = name, _call: Any = original, **kwargs: Any) -> Any:
+            out = _call(*args, **kwargs)
+            log.append((_name, first_leaf(args), first_leaf(out)))
+            return out
+
+        layer.call = recorded
+    try:
+        yield log
+    finally:
+        for _, layer in layers:
+            del layer.call
+
+
 def run(
     obj: Any,
     inputs: Sequence[np.ndarray],
@@ -98,6 +126,7 @@ def run(
     cotangents: Sequence[np.ndarray] | None,
     *,
     mode: str,
+    stages: Sequence[tuple[str, str]] = (),
 ) -> Outcome:
     """Forward, and with cotangents the VJP for inputs and trainable variables.
 
@@ -107,22 +136,24 @@ def run(
     t = tf()
     xs = [t.constant(a) for a in inputs]
     trainable = [v for v in _variables(obj) if v.trainable]
-    with t.GradientTape() as tape:  # watches every variable the call reads
+    with _capture(obj, stages) as log, t.GradientTape() as tape:  # watches every variable read
         for x in xs:
             tape.watch(x)
         outs = _flatten(_call(obj, xs, call_kwargs, mode))
-    outcome = Outcome([np.asarray(o) for o in outs])
-    if cotangents is None:
-        return outcome
+    outcome = Outcome([np.asarray(o) for o in outs], stages=[StageCall(n, np.asarray(o)) for n, _, o in log])
+    if cotangents is None or len(cotangents) != len(outs):
+        return outcome  # no VJP; a differing output count is reported by the comparison
+    stage_inputs = [x for _, x, _ in log]
     grads = tape.gradient(
         outs,
-        xs + trainable,
+        xs + trainable + stage_inputs,
         output_gradients=[t.constant(c, dtype=o.dtype) for o, c in zip(outs, cotangents, strict=True)],
         unconnected_gradients=t.UnconnectedGradients.NONE,
     )
-    outcome.input_grads = [None if g is None else np.asarray(g) for g in grads[: len(xs)]]
-    outcome.param_grads = {
-        _key(v): None if g is None else np.asarray(t.convert_to_tensor(g))
-        for v, g in zip(trainable, grads[len(xs):], strict=True)
-    }
+    grads = [None if g is None else np.asarray(t.convert_to_tensor(g)) for g in grads]
+    n_in, n_vars = len(xs), len(trainable)
+    outcome.input_grads = grads[:n_in]
+    outcome.param_grads = {_key(v): g for v, g in zip(trainable, grads[n_in:n_in + n_vars], strict=True)}
+    for call, g in zip(outcome.stages, grads[n_in + n_vars:], strict=True):
+        call.input_grad = g
     return outcome

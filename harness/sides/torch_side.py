@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from harness.bridge import Entry
 from harness.frameworks import torch
-from harness.sides import Outcome
+from harness.sides import Outcome, StageCall, first_leaf, walk
 
-__all__ = ["build", "entries", "load", "run"]
+__all__ = ["build", "entries", "load", "run", "state"]
 
 
 @contextlib.contextmanager
@@ -66,6 +66,14 @@ def entries(obj: Any) -> dict[str, Entry]:
     return {n: Entry(tuple(v.shape), n in trainable) for n, v in obj.state_dict(keep_vars=True).items()}
 
 
+def state(obj: Any) -> dict[str, np.ndarray]:
+    """Every ``state_dict`` entry's current value (buffers after forward calls, say)."""
+    t = torch()
+    if not isinstance(obj, t.nn.Module):
+        return {}
+    return {n: _numpy(v) for n, v in obj.state_dict().items()}
+
+
 def load(obj: Any, arrays: Mapping[str, np.ndarray]) -> None:
     if not arrays:
         return
@@ -87,16 +95,43 @@ def _numpy(x: Any) -> np.ndarray:
     return x.detach().cpu().numpy()
 
 
+@contextlib.contextmanager
+def _capture(obj: Any, stages: Sequence[tuple[str, str]]) -> Iterator[list[tuple[str, Any, np.ndarray]]]:
+    """Record (stage name, first input, first output) of every call of the given submodules.
+
+    The output is copied to numpy inside the hook: a later in-place op (``out += residual``)
+    would otherwise change what was recorded.
+    """
+    log: list[tuple[str, Any, np.ndarray]] = []
+    handles = []
+    for name, path in stages:
+        module = walk(obj, path)
+        handles.append(module.register_forward_hook(
+            lambda _m, args, out, name=name: log.append((name, first_leaf(args), _numpy(first_leaf(out))))))
+    try:
+        yield log
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
 def run(
     obj: Any,
     inputs: Sequence[np.ndarray],
     call_kwargs: Mapping[str, Any],
-    cotangents: Sequence[np.ndarray] | None,
+    cotangents: Callable[[list[np.ndarray]], list[np.ndarray]] | None,
     *,
     mode: str,
     device: str,
+    stages: Sequence[tuple[str, str]] = (),
 ) -> Outcome:
-    """Forward, and when cotangents are given, the VJP for the inputs and every parameter."""
+    """Forward, and with ``cotangents`` the VJP for the inputs and every parameter.
+
+    ``cotangents`` makes the cotangent arrays from the forward outputs (it needs their
+    shapes), so a stateful layer runs its forward exactly once per call. With ``stages``
+    (name, submodule path), every call of those submodules is recorded: its output, and
+    with cotangents the gradient at its first input.
+    """
     t = torch()
     want_grad = cotangents is not None
     xs = [t.tensor(a, device=device, requires_grad=want_grad) for a in inputs]
@@ -105,13 +140,15 @@ def run(
         params = dict(obj.named_parameters())
     else:
         params = {}
-    with _flush_denormal(), t.set_grad_enabled(want_grad):
+    with _capture(obj, stages) as log, _flush_denormal(), t.set_grad_enabled(want_grad):
         outs = _flatten(obj(*xs, **call_kwargs))
-    outcome = Outcome([_numpy(o) for o in outs])
+    outcome = Outcome([_numpy(o) for o in outs], stages=[StageCall(n, o) for n, _, o in log])
     if not want_grad:
         return outcome
-    connected = [(o, c) for o, c in zip(outs, cotangents, strict=True) if o.requires_grad]
-    targets = xs + list(params.values())
+    outcome.cotangents = cotangents(outcome.outputs)
+    connected = [(o, c) for o, c in zip(outs, outcome.cotangents, strict=True) if o.requires_grad]
+    stage_inputs = [x for _, x, _ in log]
+    targets = xs + list(params.values()) + [x for x in stage_inputs if x is not None and x.requires_grad]
     if connected:
         with _flush_denormal():
             grads = t.autograd.grad(
@@ -122,6 +159,11 @@ def run(
             )
     else:
         grads = (None,) * len(targets)
-    outcome.input_grads = [None if g is None else _numpy(g) for g in grads[: len(xs)]]
-    outcome.param_grads = {n: None if g is None else _numpy(g) for n, g in zip(params, grads[len(xs):], strict=True)}
+    grads = [None if g is None else _numpy(g) for g in grads]
+    n_in, n_params = len(xs), len(params)
+    outcome.input_grads = grads[:n_in]
+    outcome.param_grads = dict(zip(params, grads[n_in:n_in + n_params], strict=True))
+    stage_grads = iter(grads[n_in + n_params:])
+    for call, x in zip(outcome.stages, stage_inputs, strict=True):
+        call.input_grad = next(stage_grads) if x is not None and x.requires_grad else None
     return outcome
