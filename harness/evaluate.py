@@ -195,7 +195,8 @@ def _localise(pair: LayerPair, th: Outcome, tf_: Outcome, policy: Policy, grad: 
         x, y = (a.input_grad, b.input_grad) if grad else (a.output, b.output)
         if x is None or y is None:
             continue
-        m = compare(labels[i], x, _layout(layout[a.name], y.ndim).inverse(y), policy)
+        declared = a.name if a.name in layout else a.name.rsplit(".", 1)[0]  # "layers.3" from "layers.*"
+        m = compare(labels[i], x, _layout(layout[declared], y.ndim).inverse(y), policy)
         rows.append({"stage": labels[i], "ok": m.ok, "max_abs_error": m.max_abs_error,
                      "max_rel_error": m.max_rel_error, "headroom": m.headroom})
     first = next((r["stage"] for r in rows if not r["ok"]), None)

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from conformance.catalogue import SEED_000, SEED_001, SEED_004, twins
 from harness.bridge import TRANSPOSE
-from harness.spec import LayerPair, Link, Origin, Tensor
+from harness.spec import LayerPair, Link, Origin, Stage, Tensor
 
 __all__ = ["PAIRS"]
 
@@ -40,6 +40,7 @@ PAIRS: tuple[LayerPair, ...] = (
         },
         inputs=_X,
         weights=_dense("layers.*"),
+        stages=(Stage("layers", "layers.*", "layers.*"),),
         description="A ModuleList of Linear layers (layers.0, layers.1, ...) vs a list of Dense layers.",
     ),
     LayerPair(
@@ -66,6 +67,7 @@ PAIRS: tuple[LayerPair, ...] = (
         dims={"batch": _BATCH, "in_features": _FEATURES, "hidden": _FEATURES, "out_features": _FEATURES},
         inputs=_X,
         weights={**_dense("fc1"), **_dense("fc2")},
+        stages=(Stage("fc1", "fc1", "fc1"), Stage("fc2", "fc2", "fc2")),
         description="Linear -> ReLU -> Linear.",
     ),
     LayerPair(
@@ -82,6 +84,7 @@ PAIRS: tuple[LayerPair, ...] = (
         # 'large' regime stays on for every softmax-free pair.
         inputs=(Tensor("x", ("batch", "in_features"), regimes=("normal", "zeros", "ties", "tiny")),),
         weights={**_dense("dense1"), **_dense("dense2")},
+        stages=(Stage("dense1", "dense1", "dense1"), Stage("dense2", "dense2", "dense2")),
         description="A keras.Model subclass of two MyDense layers (relu, then softmax) vs an nn.Module.",
     ),
     LayerPair(
@@ -97,6 +100,7 @@ PAIRS: tuple[LayerPair, ...] = (
         dims={"batch": _BATCH, "in_features": _FEATURES, "hidden": st.integers(1, 8), "units": st.integers(1, 4)},
         inputs=_X,
         weights={"*.weight": "linears.*.kernel", "*.bias": "linears.*.bias"},
+        stages=(Stage("linear", "*", "linears.*"),),
         description="Two relu(X @ W + b) layers in an nn.Sequential (0.*, 1.*) vs a Keras list attribute.",
     ),
 )

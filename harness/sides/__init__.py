@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Outcome", "SideError", "StageCall", "first_leaf", "walk"]
+__all__ = ["Outcome", "SideError", "StageCall", "first_leaf", "stage_layers", "walk"]
 
 
 @dataclass
@@ -79,3 +79,20 @@ def first_leaf(value: Any) -> Any:
             return None
         value = value[0]
     return value
+
+
+def stage_layers(root: Any, stages: Any, *fallbacks: str) -> list[tuple[str, Any]]:
+    """(label, sublayer) for declared stages; a path ending in ``*`` means every element.
+
+    ``Stage("layers", "layers.*", "layers.*")`` becomes ``layers.0``, ``layers.1``, ... on
+    both sides, however many layers the drawn params make.
+    """
+    found = []
+    for name, path in stages:
+        if path == "*" or path.endswith(".*"):
+            prefix = path[:-1].rstrip(".")
+            container = walk(root, prefix, *fallbacks) if prefix else root
+            found += [(f"{name}.{i}", item) for i, item in enumerate(container)]
+        else:
+            found.append((name, walk(root, path, *fallbacks)))
+    return found

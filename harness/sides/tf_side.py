@@ -15,7 +15,7 @@ import numpy as np
 
 from harness.bridge import Entry
 from harness.frameworks import keras, tf
-from harness.sides import Outcome, StageCall, first_leaf, walk
+from harness.sides import Outcome, StageCall, first_leaf, stage_layers, walk
 
 __all__ = ["build", "entries", "load", "resolve", "run", "state"]
 
@@ -102,7 +102,7 @@ def _capture(obj: Any, stages: Sequence[tuple[str, str]]) -> Iterator[list[tuple
     duration and the class method restored after.
     """
     log: list[tuple[str, Any, Any]] = []
-    layers = [(name, walk(obj, path, "get_layer")) for name, path in stages]
+    layers = stage_layers(obj, stages, "get_layer")
     for name, layer in layers:
         original = layer.call
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from harness.bridge import Entry
 from harness.frameworks import torch
-from harness.sides import Outcome, StageCall, first_leaf, walk
+from harness.sides import Outcome, StageCall, first_leaf, stage_layers
 
 __all__ = ["build", "entries", "load", "run", "state"]
 
@@ -104,8 +104,7 @@ def _capture(obj: Any, stages: Sequence[tuple[str, str]]) -> Iterator[list[tuple
     """
     log: list[tuple[str, Any, np.ndarray]] = []
     handles = []
-    for name, path in stages:
-        module = walk(obj, path)
+    for name, module in stage_layers(obj, stages):
         handles.append(module.register_forward_hook(
             lambda _m, args, out, name=name: log.append((name, first_leaf(args), _numpy(first_leaf(out))))))
     try:

@@ -1,0 +1,48 @@
+"""The built-in catalogue: every documented layer is paired, and every composite localises."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness import registry
+from harness.check import Target, minimal_case
+from harness.evaluate import evaluate
+
+CATALOGUE = registry.load()
+
+# Every row of ../shared/CATALOGUE.md: (seed file, the tutorial's own name exactly as written).
+S000, S001, S002, S003, S004 = ("000_4a42d213cdc6ab68.txt", "001_891ade5985017d1d.txt",
+                                "002_6d5a8be370592a52.txt", "003_a97a8166b70c951e.txt", "004_c5cf47aaaa4f9704.txt")
+DOCUMENTED = {
+    (S000, "MyLinear"), (S000, "MultiLayer"), (S000, "MyDense"), (S000, "MyDenseWithActivation"),
+    (S000, "ConditionalLayer"),
+    (S001, "MyReLU"), (S001, "MyNetwork"), (S001, "MyLayer"), (S001, "my_dense_block"), (S001, "MyDense"),
+    (S001, "MyModel"), (S001, "AttentionLayer"), (S001, "custom_loss"), (S001, "MyRNNCell"),
+    (S002, "MyLinear"), (S002, "Demo"), (S002, "Flatten"), (S002, "SEBlock"), (S002, "ResidualBlock"),
+    (S002, "SelfAttention"), (S002, "CustomReLU"), (S002, "Swish"), (S002, "ConvBlock"), (S002, "DownBlock"),
+    (S002, "UpBlock"), (S002, "SimpleUNet"), (S002, "MyLayer"), (S002, "LayerNorm"),
+    (S003, "SimpleDense"), (S003, "DenseWithActivation"), (S003, "DropoutLayer"), (S003, "MLPBlock"),
+    (S003, "CustomConv2D"), (S003, "SelfAttention"), (S003, "LayerNormalization"), (S003, "CustomDense"),
+    (S004, "CenteredLayer"), (S004, "MyLinear"), (S004, "Sequential"),
+}
+COMPOSITES = [p for p in CATALOGUE.pairs.values() if p.stages]
+
+
+def test_every_documented_layer_has_a_pair():
+    covered = {(p.origin.seed, p.origin.tutorial_name) for p in CATALOGUE.pairs.values()}
+    assert DOCUMENTED - covered == set()
+
+
+def test_every_tutorial_name_is_spelled_as_in_its_tutorial(shared_seeds):
+    for pair in CATALOGUE.pairs.values():
+        text = (shared_seeds / pair.origin.seed).read_text()
+        assert pair.origin.tutorial_name in text, pair.name
+
+
+@pytest.mark.parametrize("pair", COMPOSITES, ids=[p.name for p in COMPOSITES])
+def test_every_stage_of_a_composite_resolves_and_agrees_on_a_correct_pair(pair):
+    check = "gradient" if "gradient" in pair.checks else "forward"
+    result = evaluate(Target(pair, check, "float64"), minimal_case(pair), localise=True)
+    where = result.localisation
+    assert where["stages"], where
+    assert where["first"] is None or pair.known_divergences, where
