@@ -1,15 +1,19 @@
 """Comparison of two frameworks' arrays under a per-dtype tolerance policy.
 
 The default policy, and why each number (an element passes when
-``|a - b| <= atol * scale + rtol * max(|a|, |b|)``, ``scale`` = the tensor's largest
-magnitude on either side, at least the smallest normal number):
+``|a - b| <= atol * scale + rtol * max(|a|, |b|)``, ``scale`` = the largest magnitude on
+either side in the tensor's *comparison group*: all outputs of one call, or all gradients
+of one VJP):
 
 * float32: ``rtol = 1.3e-6``, ``atol = 1e-5`` -- ``torch.testing``'s float32 defaults
   (rtol is ~11 ulps). Two frameworks sum in different orders; a reduction's rounding error
   scales with the magnitude of what it adds, not with a possibly cancelled result, so atol
-  is taken relative to the tensor's scale. That keeps the check meaningful for the
-  ``large`` (x1e3) and ``tiny`` (x1e-3) regimes alike instead of being blind in one and
-  hair-trigger in the other.
+  is taken relative to the scale. That keeps the check meaningful for the ``large`` (x1e3)
+  and ``tiny`` (x1e-3) regimes alike instead of being blind in one and hair-trigger in the
+  other. The scale is the group's, not the tensor's own, because a gradient that is zero in
+  exact arithmetic (a bias before a softmax, which is shift-invariant) comes out of both
+  frameworks as rounding noise of the terms that cancel in it -- terms of the size of the
+  other gradients of the same VJP, not of the noise.
 * float64: ``rtol = atol = 1e-9``. Rounding differences of float64 reductions over the
   sizes we draw are below 1e-13; 1e-9 leaves four orders of margin and still catches the
   smallest semantic slips we plant (an epsilon of 1e-5 instead of 1e-6 moves a unit-variance
@@ -31,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["DEFAULT_POLICY", "Policy", "TensorMetrics", "compare", "policy_for"]
+__all__ = ["DEFAULT_POLICY", "Policy", "TensorMetrics", "compare", "magnitude", "policy_for"]
 
 
 @dataclass(frozen=True)
@@ -106,7 +110,15 @@ class TensorMetrics:
         return "\n".join(lines)
 
 
-def compare(name: str, torch_arr: np.ndarray, tf_arr: np.ndarray, policy: Policy, note: str = "") -> TensorMetrics:
+def magnitude(*arrays: np.ndarray | None) -> float:
+    """The largest finite magnitude among arrays: the reference scale of a comparison group."""
+    finite = [np.abs(x[np.isfinite(x)]).max() for x in arrays if x is not None and np.isfinite(x).any()]
+    return float(max(finite, default=0.0))
+
+
+def compare(name: str, torch_arr: np.ndarray, tf_arr: np.ndarray, policy: Policy, note: str = "",
+            group_scale: float = 0.0) -> TensorMetrics:
+    """Metrics of one tensor; ``group_scale`` is the largest magnitude of its comparison group."""
     a = np.asarray(torch_arr, dtype=np.float64)
     b = np.asarray(tf_arr, dtype=np.float64)
     if a.shape != b.shape:
@@ -117,14 +129,14 @@ def compare(name: str, torch_arr: np.ndarray, tf_arr: np.ndarray, policy: Policy
         return TensorMetrics(name, a.shape, True, 0.0, 0.0, 0, 0, (), None, None, 0.0, note or "empty tensor")
     same_special = (np.isnan(a) & np.isnan(b)) | (np.isinf(a) & (a == b))
     finite = np.isfinite(a) & np.isfinite(b)
-    magnitude = np.where(finite, np.maximum(np.abs(a), np.abs(b)), 0.0)
-    scale = max(float(magnitude.max()), np.finfo(np.float64).tiny)
-    allowed = max(policy.atol * scale, policy.floor) + policy.rtol * magnitude
+    mag = np.where(finite, np.maximum(np.abs(a), np.abs(b)), 0.0)
+    scale = max(float(mag.max()), group_scale, np.finfo(np.float64).tiny)
+    allowed = max(policy.atol * scale, policy.floor) + policy.rtol * mag
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         err = np.where(finite, np.abs(a - b), np.inf)
         err = np.where(same_special, 0.0, err)
         ratio = np.where(err == 0, 0.0, err / allowed)
-        rel = np.where(err == 0, 0.0, err / magnitude)
+        rel = np.where(err == 0, 0.0, err / mag)
     worst = np.unravel_index(int(np.argmax(ratio)), a.shape)
     mismatched = int(np.count_nonzero(ratio > 1.0))
     return TensorMetrics(

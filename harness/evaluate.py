@@ -17,7 +17,7 @@ import numpy as np
 
 from harness import bridge
 from harness.cases import Case, fill, weight_values
-from harness.compare import Policy, TensorMetrics, compare, policy_for
+from harness.compare import Policy, TensorMetrics, compare, magnitude, policy_for
 from harness.sides import Outcome, SideError, StageCall
 from harness.spec import LayerPair
 
@@ -130,7 +130,8 @@ def _output_metrics(pair: LayerPair, th: Outcome, tf_: Outcome, policy: Policy, 
     if len(th.outputs) != len(tf_.outputs):
         return [flag(f"outputs{suffix}", False, f"torch returned {len(th.outputs)} outputs, tf {len(tf_.outputs)}")]
     names = ["output"] if len(th.outputs) == 1 else [f"output[{i}]" for i in range(len(th.outputs))]
-    return [compare(n + suffix, a, _layout(pair.output_layout, b.ndim).inverse(b), policy)
+    scale = magnitude(*th.outputs, *tf_.outputs)
+    return [compare(n + suffix, a, _layout(pair.output_layout, b.ndim).inverse(b), policy, group_scale=scale)
             for n, a, b in zip(names, th.outputs, tf_.outputs, strict=True)]
 
 
@@ -143,6 +144,7 @@ def _gradient_metrics(pair: LayerPair, slots: list[bridge.Slot], th: Outcome, tf
     pairs += [(f"grad {s.canonical}", th.param_grads.get(s.canonical), tf_param_grads.get(s.canonical))
               for s in slots if s.trainable]
     metrics = []
+    scale = magnitude(*(x for _, a, b in pairs for x in (a, b)))
     for name, a, b in pairs:
         if a is None and b is None:
             continue  # no gradient path on either side: nothing to compare
@@ -152,7 +154,7 @@ def _gradient_metrics(pair: LayerPair, slots: list[bridge.Slot], th: Outcome, tf
             note = f"{side} reports no gradient path to this tensor (detached or unused); compared as zeros"
             a = np.zeros_like(b) if a is None else a
             b = np.zeros_like(a) if b is None else b
-        metrics.append(compare(name, a, b, policy, note))
+        metrics.append(compare(name, a, b, policy, note, group_scale=scale))
     return metrics
 
 

@@ -69,7 +69,7 @@ class FakeTF:
 
 def plan(weight_map, torch_entries, tf_variables):
     fake = FakeTF(tf_variables)
-    links = {k: v if isinstance(v, Link) else Link(v) for k, v in weight_map.items()}
+    links = {k: Link(v) if isinstance(v, str) else v for k, v in weight_map.items()}
     return bridge.plan("p", links, torch_entries, fake.resolve, fake.entries)
 
 

@@ -74,3 +74,11 @@ def test_differences_below_the_smallest_normal_number_do_not_count():
     subnormal = np.array([2e-40, 0.0])
     assert compare("t", subnormal, np.zeros(2), F32).ok
     assert not compare("t", np.array([2e-37, 0.0]), np.zeros(2), F32).ok
+
+
+def test_the_group_scale_lets_cancellation_noise_pass_but_not_a_real_difference():
+    """A gradient that is zero in exact arithmetic is noise of its group's size, not its own."""
+    noise_torch, noise_tf = np.array([3e-8]), np.array([-2e-8])
+    assert not compare("grad bias", noise_torch, noise_tf, F32).ok
+    assert compare("grad bias", noise_torch, noise_tf, F32, group_scale=1.0).ok
+    assert not compare("grad bias", np.array([0.5]), np.array([0.0]), F32, group_scale=1.0).ok
