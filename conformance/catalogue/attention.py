@@ -1,0 +1,100 @@
+"""Pairs for the attention layers (``layers_torch.attention`` / ``layers_tf.attention``).
+
+Inputs are (batch, seq, features). Seed 001's ``AttentionLayer`` is paired twice: with the
+Keras layer given the torch version's bias (the same function and the same parameters), and
+with the Keras version as the tutorial writes it (the same function, different parameters).
+"""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from conformance.catalogue import SEED_001, SEED_002, SEED_003, twins
+from harness.bridge import TRANSPOSE
+from harness.spec import KnownDivergence, LayerPair, Link, Origin, Tensor
+
+__all__ = ["PAIRS"]
+
+
+_BATCH = st.integers(1, 3)
+_SEQ = st.integers(1, 5)
+_SIZE = st.integers(1, 8)
+
+
+def _dense(*paths: str) -> dict[str, Link | str]:
+    """Map torch's (out, in) ``weight`` and ``bias`` at each path onto Keras's (in, out) ``kernel`` and ``bias``."""
+    return {
+        key: value
+        for path in paths
+        for key, value in ((f"{path}.weight", Link(f"{path}.kernel", TRANSPOSE)), (f"{path}.bias", f"{path}.bias"))
+    }
+
+
+_torch, _tf = twins("attention")
+_ATTENTION_DIMS = {"batch": _BATCH, "seq": _SEQ, "input_dim": _SIZE}
+_ATTENTION_X = (Tensor("x", ("batch", "seq", "input_dim")),)
+
+
+PAIRS: tuple[LayerPair, ...] = (
+    LayerPair(
+        name="attention_layer_001",
+        origin=Origin(seed=SEED_001, tutorial_name="AttentionLayer", shown=("torch", "tf"),
+                      note="torch version vs the Keras version given torch's bias (use_bias=True)"),
+        torch=lambda p: _torch().AttentionLayer(p["input_dim"]),
+        tf=lambda p: _tf().AttentionLayer(use_bias=True),
+        dims=_ATTENTION_DIMS,
+        inputs=_ATTENTION_X,
+        weights={"linear.weight": Link("W", TRANSPOSE), "linear.bias": "b"},
+        description="softmax over seq of x @ w + b weights a sum over seq; the same parameters on both sides.",
+    ),
+    LayerPair(
+        name="attention_layer_tutorial_001",
+        origin=Origin(seed=SEED_001, tutorial_name="AttentionLayer", shown=("torch", "tf"),
+                      note="both versions as the tutorial writes them"),
+        torch=lambda p: _torch().AttentionLayer(p["input_dim"]),
+        tf=lambda p: _tf().AttentionLayer(),
+        dims=_ATTENTION_DIMS,
+        inputs=_ATTENTION_X,
+        # only what both sides have: torch's linear.bias is left out on purpose, for the check to report
+        weights={"linear.weight": Link("W", TRANSPOSE)},
+        checks=("parameters",),
+        known_divergences=(
+            KnownDivergence(
+                "parameters",
+                reason=(
+                    "the parameter sets differ: torch's scorer nn.Linear(d, 1) has a bias that the Keras "
+                    "tutorial's (d, 1) weight W lacks. The outputs do not differ: the bias shifts every "
+                    "position's score equally, softmax over the sequence is shift-invariant, so the bias "
+                    "changes no output and its gradient is zero"
+                ),
+            ),
+        ),
+        description="The tutorial's two AttentionLayers: one function, two parameter sets (a bias on torch only).",
+    ),
+    LayerPair(
+        name="self_attention_002",
+        origin=Origin(seed=SEED_002, tutorial_name="SelfAttention", shown=("torch",), note="single head"),
+        torch=lambda p: _torch().SelfAttention(p["embed_dim"]),
+        tf=lambda p: _tf().SelfAttention(p["embed_dim"]),
+        dims={"batch": _BATCH, "seq": _SEQ, "embed_dim": _SIZE},
+        inputs=(Tensor("x", ("batch", "seq", "embed_dim")),),
+        weights=_dense("query", "key", "value"),
+        description="softmax(Q K^T / sqrt(d)) V with Q, K, V = Linear(d, d)(x).",
+    ),
+    LayerPair(
+        name="multi_head_self_attention_003",
+        origin=Origin(seed=SEED_003, tutorial_name="SelfAttention", shown=("tf",), note="multi-head"),
+        torch=lambda p: _torch().MultiHeadSelfAttention(p["embed_dim"], p["num_heads"]),
+        tf=lambda p: _tf().MultiHeadSelfAttention(p["embed_dim"], p["num_heads"]),
+        dims={
+            "batch": _BATCH,
+            "seq": _SEQ,
+            "num_heads": st.integers(1, 3),
+            "head_dim": st.integers(1, 3),
+            "embed_dim": lambda p: p["num_heads"] * p["head_dim"],
+        },
+        inputs=(Tensor("x", ("batch", "seq", "embed_dim")),),
+        weights=_dense("query_dense", "key_dense", "value_dense", "combine_heads"),
+        description="Dense q/k/v, split into heads, softmax(Q K^T / sqrt(head_dim)) V per head, combine_heads.",
+    ),
+)

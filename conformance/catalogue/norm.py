@@ -1,0 +1,192 @@
+"""Pairs for the normalisation layers (``layers_torch.norm`` / ``layers_tf.norm``).
+
+Batch normalisation maps torch's ``weight``/``bias``/``running_mean``/``running_var`` onto
+Keras's ``gamma``/``beta``/``moving_mean``/``moving_variance``; a variance is drawn positive.
+torch's ``num_batches_tracked`` has no Keras counterpart. The two tutorial layer norms are
+paired each with its twin, and once against each other, where they must diverge.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import strategies as st
+
+from conformance.catalogue import SEED_001, SEED_002, SEED_003, twins
+from harness.bridge import TRANSPOSE
+from harness.spec import KnownDivergence, LayerPair, Link, Origin, Params, Stage, Tensor, TorchOnly
+
+__all__ = ["PAIRS"]
+
+
+_BATCH = st.integers(1, 3)
+_SIZE = st.integers(1, 8)
+_SEQ = st.integers(1, 5)
+# A layer norm over one or two features is degenerate: one feature gives beta (and the unbiased
+# std 0/0, NaN), two give +-1 whatever x except through eps, so the input gradient is ~eps/|x|^3
+# and its float32 value is cancellation noise in both frameworks (measured: 15% relative on a
+# gradient of 3e-7, float64 agrees). The pairs draw three or more.
+_NORM_FEATURES = st.integers(3, 8)
+# Tied inputs can leave the input gradient ~1e-3 of the O(1) terms it is the difference of, so
+# float32 rounds it differently in the two frameworks (measured: 6.3e-5 relative, 2x the allowance,
+# on three features in the 'ties' regime; float64 agrees). 'tiny', where eps matters, stays on.
+_NORM_X = (Tensor("x", ("batch", "seq", "features"), regimes=("normal", "zeros", "large", "tiny")),)
+
+# Training mode for batch norm is the training-mode issue's; what it will meet is recorded here.
+_BN_TRAIN_SKIP = (
+    "training-mode checks come with the training-mode issue; batch statistics need batch >= 2 "
+    "(torch refuses a batch of 1), and torch updates running_var with the unbiased batch variance "
+    "where Keras updates moving_variance with the biased one, so the buffers will differ (outputs agree)"
+)
+
+
+def _dense(torch_path: str, tf_path: str | None = None) -> dict[str, Link | str]:
+    """torch's (out, in) ``weight`` and ``bias`` at ``torch_path`` -> Keras's (in, out) ``kernel`` and ``bias``."""
+    tf_path = torch_path if tf_path is None else tf_path
+    return {f"{torch_path}.weight": Link(f"{tf_path}.kernel", TRANSPOSE), f"{torch_path}.bias": f"{tf_path}.bias"}
+
+
+def _batch_norm(torch_path: str = "", tf_path: str | None = None) -> dict[str, Link | TorchOnly | str]:
+    """A ``BatchNorm1d`` at ``torch_path`` -> a ``BatchNormalization`` at ``tf_path`` ("" for the layer itself)."""
+    tf_path = torch_path if tf_path is None else tf_path
+    t = f"{torch_path}." if torch_path else ""
+    k = f"{tf_path}." if tf_path else ""
+    return {
+        f"{t}weight": f"{k}gamma",
+        f"{t}bias": f"{k}beta",
+        f"{t}running_mean": Link(f"{k}moving_mean"),
+        f"{t}running_var": Link(f"{k}moving_variance", init="positive"),
+        f"{t}num_batches_tracked": TorchOnly("Keras keeps no batch counter; only momentum=None would read it"),
+    }
+
+
+def _torch_batch_norm(p: Params) -> Any:
+    """``nn.BatchNorm1d(features)`` with torch's defaults (eps 1e-5, momentum 0.1)."""
+    from torch import nn
+
+    return nn.BatchNorm1d(p["features"])
+
+
+def _keras_batch_norm(p: Params) -> Any:
+    """``keras.layers.BatchNormalization()`` with Keras's defaults (epsilon 1e-3, momentum 0.99)."""
+    import keras
+
+    return keras.layers.BatchNormalization()
+
+
+_torch, _tf = twins("norm")
+_X = (Tensor("x", ("batch", "in_features")),)
+_GAMMA_BETA: dict[str, Link | str] = {"gamma": "gamma", "beta": "beta"}
+
+
+PAIRS: tuple[LayerPair, ...] = (
+    LayerPair(
+        name="dense_block_001",
+        origin=Origin(seed=SEED_001, tutorial_name="my_dense_block", shown=("tf",),
+                      note="the tutorial's function as a layer; torch converts Keras's BatchNormalization defaults"),
+        torch=lambda p: _torch().DenseBlock(p["in_features"], p["units"]),
+        tf=lambda p: _tf().DenseBlock(p["units"]),
+        dims={"batch": _BATCH, "in_features": _SIZE, "units": _SIZE},
+        inputs=_X,
+        weights={**_dense("dense"), **_batch_norm("batch_norm")},
+        modes=("eval", "train"),
+        skip_modes={"train": _BN_TRAIN_SKIP},
+        stages=(Stage("dense", "dense", "dense"), Stage("batch_norm", "batch_norm", "batch_norm")),
+        description="Dense(relu) -> BatchNormalization() vs Linear -> ReLU -> BatchNorm1d(eps=1e-3, momentum=0.01)",
+    ),
+    LayerPair(
+        name="functional_mlp_001",
+        origin=Origin(seed=SEED_001, tutorial_name="tf.keras.Model", shown=("tf",),
+                      note="the functional MLP, tf.keras.Model(inputs=input_tensor, outputs=output_tensor): "
+                           "Input(10) -> my_dense_block(64) -> my_dense_block(32) -> Dense(1), sizes drawn"),
+        torch=lambda p: _torch().FunctionalMLP(p["in_features"], (p["width1"], p["width2"])),
+        tf=lambda p: _tf().functional_mlp(p["in_features"], (p["width1"], p["width2"])),
+        dims={"batch": _BATCH, "in_features": _SIZE, "width1": _SIZE, "width2": _SIZE},
+        inputs=_X,
+        weights={
+            **_dense("blocks.0.dense", "block1_dense"),
+            **_batch_norm("blocks.0.batch_norm", "block1_bn"),
+            **_dense("blocks.1.dense", "block2_dense"),
+            **_batch_norm("blocks.1.batch_norm", "block2_bn"),
+            **_dense("head"),
+        },
+        modes=("eval", "train"),
+        skip_modes={"train": _BN_TRAIN_SKIP},
+        stages=(
+            Stage("block1_dense", "blocks.0.dense", "block1_dense"),
+            Stage("block1_bn", "blocks.0.batch_norm", "block1_bn"),
+            Stage("block2_dense", "blocks.1.dense", "block2_dense"),
+            Stage("block2_bn", "blocks.1.batch_norm", "block2_bn"),
+            Stage("head", "head", "head"),
+        ),
+        description="A Keras functional model (layers addressed by name) vs a module of two DenseBlocks and a head.",
+    ),
+    LayerPair(
+        name="batch_norm_defaults",
+        origin=Origin(seed=SEED_001, tutorial_name="my_dense_block", shown=("tf",),
+                      note="the catalogue's 'BatchNormalization defaults differ' divergence: both frameworks' "
+                           "own batch-norm layers, defaults untouched"),
+        torch=_torch_batch_norm,
+        tf=_keras_batch_norm,
+        dims={"batch": _BATCH, "features": _SIZE},
+        inputs=(Tensor("x", ("batch", "features")),),
+        weights=_batch_norm(),
+        known_divergences=tuple(
+            KnownDivergence(
+                check,
+                reason=(
+                    "default epsilon is 1e-5 in nn.BatchNorm1d and 1e-3 in keras.layers.BatchNormalization, so "
+                    "inference divides by sqrt(running_var + 1e-5) vs sqrt(moving_variance + 1e-3); the default "
+                    "momentum, 0.1 (torch: weight of the new batch) vs 0.99 (Keras: weight of the old average), "
+                    "also differs (Keras's equals torch's 0.01) but matters only in training"
+                ),
+            )
+            for check in ("forward", "gradient")
+        ),
+        description="nn.BatchNorm1d(n) vs keras.layers.BatchNormalization(), both with defaults, in inference.",
+    ),
+    LayerPair(
+        name="layer_norm_002",
+        origin=Origin(seed=SEED_002, tutorial_name="LayerNorm", shown=("torch",)),
+        torch=lambda p: _torch().LayerNorm(p["features"]),
+        tf=lambda p: _tf().LayerNorm(p["features"]),
+        dims={"batch": _BATCH, "seq": _SEQ, "features": _NORM_FEATURES},
+        inputs=_NORM_X,
+        weights=_GAMMA_BETA,
+        description="gamma * (x - mean) / (unbiased std + 1e-6) + beta over the last axis.",
+    ),
+    LayerPair(
+        name="layer_normalization_003",
+        origin=Origin(seed=SEED_003, tutorial_name="LayerNormalization", shown=("tf",)),
+        torch=lambda p: _torch().LayerNormalization(p["features"]),
+        tf=lambda p: _tf().LayerNormalization(),
+        dims={"batch": _BATCH, "seq": _SEQ, "features": _NORM_FEATURES},
+        inputs=_NORM_X,
+        weights=_GAMMA_BETA,
+        description="gamma * (x - mean) / sqrt(biased var + 1e-6) + beta over the last axis (tf.nn.moments).",
+    ),
+    LayerPair(
+        name="layer_norm_002_vs_003",
+        origin=Origin(seed=SEED_002, tutorial_name="LayerNorm", shown=("torch",),
+                      note="compared with seed 003's LayerNormalization, the Keras layer it resembles"),
+        torch=lambda p: _torch().LayerNorm(p["features"]),
+        tf=lambda p: _tf().LayerNormalization(),
+        dims={"batch": _BATCH, "seq": _SEQ, "features": st.integers(2, 8)},
+        # zeros and ties can make every row constant, where both give beta and agree; the
+        # divergence is declared for every example, so those regimes are left out
+        inputs=(Tensor("x", ("batch", "seq", "features"), regimes=("normal", "large", "tiny")),),
+        weights=_GAMMA_BETA,
+        known_divergences=tuple(
+            KnownDivergence(
+                check,
+                reason=(
+                    "seed 002's LayerNorm divides by the unbiased std plus eps, (x - mean) / (std_n-1 + 1e-6); "
+                    "seed 003's LayerNormalization by sqrt(biased var + eps), (x - mean) / sqrt(var_n + 1e-6): "
+                    "the outputs differ by about sqrt((n-1)/n) for n features"
+                ),
+            )
+            for check in ("forward", "gradient")
+        ),
+        description="The two tutorials' layer norms against each other: not the same formula.",
+    ),
+)

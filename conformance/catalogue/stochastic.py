@@ -1,0 +1,60 @@
+"""Pairs for the stochastic layers (``layers_torch.stochastic`` / ``layers_tf.stochastic``).
+
+In inference both sides are deterministic and must agree exactly; in training the two
+random streams differ, so that mode is declared and skipped until statistical checks exist.
+"""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from conformance.catalogue import SEED_003, twins
+from harness.bridge import TRANSPOSE
+from harness.spec import LayerPair, Link, Origin, Stage, Tensor
+
+__all__ = ["PAIRS"]
+
+
+_BATCH = st.integers(1, 3)
+_SIZE = st.integers(1, 8)
+_MODES = ("eval", "train")
+_SKIP_TRAIN = {
+    "train": "training-mode statistical checks (zero fraction vs rate, 1/(1-rate) scaling) come with the "
+    "training-mode issue; exact equality is impossible there"
+}
+
+_torch, _tf = twins("stochastic")
+
+
+PAIRS: tuple[LayerPair, ...] = (
+    LayerPair(
+        name="dropout_layer_003",
+        origin=Origin(seed=SEED_003, tutorial_name="DropoutLayer", shown=("tf",)),
+        torch=lambda p: _torch().DropoutLayer(p["rate"]),
+        tf=lambda p: _tf().DropoutLayer(p["rate"]),
+        dims={"batch": _BATCH, "features": _SIZE, "rate": st.sampled_from([0.0, 0.2, 0.5, 0.9])},
+        inputs=(Tensor("x", ("batch", "features")),),
+        modes=_MODES,
+        skip_modes=_SKIP_TRAIN,
+        description="tf.nn.dropout when training, identity otherwise; F.dropout under module.training.",
+    ),
+    LayerPair(
+        name="mlp_block_003",
+        origin=Origin(seed=SEED_003, tutorial_name="MLPBlock", shown=("tf",),
+                      note="the tutorial's units_list [64, 32, 16] is drawn: one to three layers of small widths"),
+        torch=lambda p: _torch().MLPBlock(p["in_features"], p["units_list"]),
+        tf=lambda p: _tf().MLPBlock(p["units_list"]),
+        dims={
+            "batch": _BATCH,
+            "in_features": _SIZE,
+            "units_list": st.lists(_SIZE, min_size=1, max_size=3),
+        },
+        inputs=(Tensor("x", ("batch", "in_features")),),
+        weights={"dense_layers.*.weight": Link("dense_layers.*.kernel", TRANSPOSE),
+                 "dense_layers.*.bias": "dense_layers.*.bias"},
+        modes=_MODES,
+        skip_modes=_SKIP_TRAIN,
+        stages=(Stage("dense", "dense_layers.*", "dense_layers.*"),),
+        description="Dense(relu) layers from units_list, one shared Dropout(0.2) after each.",
+    ),
+)
