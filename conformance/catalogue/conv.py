@@ -1,0 +1,403 @@
+"""Pairs for the convolutional layers (``layers_torch.conv`` / ``layers_tf.conv``).
+
+Inputs are NCHW on the torch side and NHWC on the TF side (``layout="channels_first"``).
+torch keeps a conv weight as (out, in, kH, kW), Keras as (kH, kW, in, out); a transposed conv
+as (in, out, kH, kW) and (kH, kW, out, in). Batch norms map ``weight``/``bias`` to
+``gamma``/``beta`` and the running statistics to the moving ones. The two naive pairs declare
+the layout traps the catalogue lists: flattening order and TF's asymmetric ``'same'`` padding.
+"""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from conformance.catalogue import SEED_002, SEED_003, twins
+from harness.bridge import CONV2D_OIHW_TO_HWIO, CONV_TRANSPOSE2D_IOHW_TO_HWOI, TRANSPOSE
+from harness.spec import KnownDivergence, LayerPair, Link, Origin, Stage, Tensor, Tolerance, TorchOnly
+
+__all__ = ["PAIRS"]
+
+
+_BATCH = st.integers(1, 2)
+_CHANNELS = st.integers(1, 4)
+_SPATIAL = st.integers(1, 9)
+_X = (Tensor("x", ("batch", "channels", "height", "width"), layout="channels_first"),)
+_X_IN = (Tensor("x", ("batch", "in_channels", "height", "width"), layout="channels_first"),)
+# Continuous values only: ties or planted zeros can make two differently ordered (or padded)
+# results coincide, and a declared divergence must reproduce on every example.
+_DIVERGING_REGIMES = ("normal", "large", "tiny")
+# The blocks hold batch norms; training mode is the training-mode issue's. What it will meet:
+_BN_TRAIN_SKIP = (
+    "training-mode checks come with the training-mode issue; torch refuses batch statistics of one "
+    "value per channel (batch 1 at 1x1), and torch updates running_var with the unbiased batch variance "
+    "where Keras updates moving_variance with the biased one, so the buffers will differ (outputs agree)"
+)
+# ~1% of random float32 gradient cases of the batch-norm blocks exceed the default atol.
+_F32_CHANNEL_SUMS = Tolerance(
+    rtol=1.3e-6,
+    atol=5e-4,
+    reason=(
+        "float32 gradients of per-channel parameters (batch-norm gamma and beta, conv biases) are sums over "
+        "batch x height x width that often cancel to ~1e-3 of their terms; the frameworks sum in different "
+        "orders, so the rounding (~1e-7 of the terms) reaches ~1e-4 of the tensor's own scale: measured worst "
+        "12x the default atol over ~2,000 cases of these pairs, float64 replays agree"
+    ),
+    dtypes=("float32",),
+    checks=("gradient",),
+)
+_NUM_BATCHES_TRACKED = TorchOnly("Keras keeps no batch counter; only momentum=None would read it")
+
+
+def _conv(path: str, *, bias: bool = True) -> dict[str, Link | str]:
+    """Map a torch conv's (out, in, kH, kW) ``weight`` (and ``bias``) onto Keras's HWIO ``kernel`` (and ``bias``)."""
+    weights: dict[str, Link | str] = {f"{path}.weight": Link(f"{path}.kernel", CONV2D_OIHW_TO_HWIO)}
+    if bias:
+        weights[f"{path}.bias"] = f"{path}.bias"
+    return weights
+
+
+def _batch_norm(path: str) -> dict[str, Link | TorchOnly | str]:
+    """Map a ``BatchNorm2d`` onto a ``BatchNormalization``; the running variance is drawn positive."""
+    return {
+        f"{path}.weight": f"{path}.gamma",
+        f"{path}.bias": f"{path}.beta",
+        f"{path}.running_mean": Link(f"{path}.moving_mean"),
+        f"{path}.running_var": Link(f"{path}.moving_variance", init="positive"),
+        f"{path}.num_batches_tracked": _NUM_BATCHES_TRACKED,
+    }
+
+
+def _at(path: str, name: str) -> str:
+    """``name`` inside the sub-layer at ``path`` ("" for the pair's layer itself)."""
+    return f"{path}.{name}" if path else name
+
+
+def _conv_block(path: str) -> dict[str, Link | TorchOnly | str]:
+    """Map a ConvBlock at ``path`` (``block.0`` conv without bias, ``block.1`` batch norm)."""
+    return {**_conv(_at(path, "block.0"), bias=False), **_batch_norm(_at(path, "block.1"))}
+
+
+def _down_block(path: str) -> dict[str, Link | TorchOnly | str]:
+    """Map a DownBlock: its two ConvBlocks are ``block.0`` and ``block.1`` on both sides."""
+    return _conv_block(_at(path, "block.*"))
+
+
+def _up_block(path: str) -> dict[str, Link | TorchOnly | str]:
+    """Map an UpBlock: the transposed conv ``up`` and the ConvBlocks ``conv.0``, ``conv.1``."""
+    return {
+        _at(path, "up.weight"): Link(_at(path, "up.kernel"), CONV_TRANSPOSE2D_IOHW_TO_HWOI),
+        _at(path, "up.bias"): _at(path, "up.bias"),
+        **_conv_block(_at(path, "conv.*")),
+    }
+
+
+def _stages(*paths: str) -> tuple[Stage, ...]:
+    """Channels-first stages whose path is the same on both sides."""
+    return tuple(Stage(p, p, p, layout="channels_first") for p in paths)
+
+
+def _spatial_at_least(size: int) -> st.SearchStrategy[int]:
+    return st.integers(max(size, 1), 9)
+
+
+_torch, _tf = twins("conv")
+
+
+PAIRS: tuple[LayerPair, ...] = (
+    LayerPair(
+        name="flatten_002",
+        origin=Origin(seed=SEED_002, tutorial_name="Flatten", shown=("torch",)),
+        torch=lambda p: _torch().Flatten(),
+        tf=lambda p: _tf().Flatten(),
+        dims={"batch": _BATCH, "channels": _CHANNELS, "height": _SPATIAL, "width": _SPATIAL},
+        inputs=_X,
+        description="x.view(b, -1) on NCHW vs a Keras layer that flattens NHWC in torch's (C, H, W) order.",
+    ),
+    LayerPair(
+        name="flatten_naive_order_002",
+        origin=Origin(
+            seed=SEED_002,
+            tutorial_name="Flatten",
+            shown=("torch",),
+            note="compared with Keras's own flattening order (NaiveFlatten, keras.layers.Flatten)",
+        ),
+        torch=lambda p: _torch().Flatten(),
+        tf=lambda p: _tf().NaiveFlatten(),
+        # C >= 2 and H * W >= 2: the only shapes where the two orders differ
+        dims={
+            "batch": _BATCH,
+            "channels": st.integers(2, 4),
+            "height": _SPATIAL,
+            "width": lambda p: st.integers(2 if p["height"] == 1 else 1, 9),
+        },
+        inputs=(
+            Tensor("x", ("batch", "channels", "height", "width"), layout="channels_first", regimes=_DIVERGING_REGIMES),
+        ),
+        checks=("forward",),  # the gradient is the same permutation, transposed
+        known_divergences=(
+            KnownDivergence(
+                "forward",
+                reason=(
+                    "torch flattens NCHW in (C, H, W) order and Keras's Flatten flattens NHWC in (H, W, C) "
+                    "order: the same numbers, permuted whenever C > 1 and H * W > 1, so a Dense after it "
+                    "sees shuffled features (a port must move the channels to axis 1 before flattening)"
+                ),
+            ),
+        ),
+        description="torch Flatten vs keras.layers.Flatten on the NHWC tensor: the flattening-order trap.",
+    ),
+    LayerPair(
+        name="custom_conv2d_003",
+        origin=Origin(seed=SEED_003, tutorial_name="CustomConv2D", shown=("tf",)),
+        torch=lambda p: _torch().CustomConv2D(
+            p["in_channels"], p["filters"], p["kernel_size"], p["strides"], p["padding"], p["activation"]
+        ),
+        tf=lambda p: _tf().CustomConv2D(p["filters"], p["kernel_size"], p["strides"], p["padding"], p["activation"]),
+        dims={
+            "batch": _BATCH,
+            "in_channels": _CHANNELS,
+            "filters": _CHANNELS,
+            "kernel_size": st.integers(1, 3),
+            "strides": st.integers(1, 2),
+            "padding": st.sampled_from(["same", "valid"]),
+            "activation": st.sampled_from([None, "linear", "relu", "tanh"]),
+            # 'valid' needs at least one full window
+            "height": lambda p: _spatial_at_least(p["kernel_size"] if p["padding"] == "valid" else 1),
+            "width": lambda p: _spatial_at_least(p["kernel_size"] if p["padding"] == "valid" else 1),
+        },
+        # Inputs of 1e3 saturate tanh, whose gradient 1 - y**2 is then cancellation noise (y rounds
+        # to 1 in one framework and not the other: measured 9e4x the float32 and 4e5x the float64
+        # tolerance). The 'large' regime stays on for every pair without a saturating activation.
+        inputs=(
+            Tensor(
+                "x",
+                ("batch", "in_channels", "height", "width"),
+                layout="channels_first",
+                regimes=("normal", "zeros", "ties", "tiny"),
+            ),
+        ),
+        weights={"weight": Link("kernel", CONV2D_OIHW_TO_HWIO), "bias": "bias"},
+        output_layout="channels_first",
+        description=(
+            "tf.nn.conv2d with 'same'/'valid' padding, strides, bias and activation vs F.pad + F.conv2d "
+            "reproducing TF's 'same' padding exactly (asymmetric for stride > 1)."
+        ),
+    ),
+    LayerPair(
+        name="custom_conv2d_naive_padding_003",
+        origin=Origin(
+            seed=SEED_003,
+            tutorial_name="CustomConv2D",
+            shown=("tf",),
+            note="torch side ported naively as nn.Conv2d(padding=kernel_size // 2)",
+        ),
+        torch=lambda p: _torch().NaiveCustomConv2D(
+            p["in_channels"], p["filters"], p["kernel_size"], p["strides"], "same", p["activation"]
+        ),
+        tf=lambda p: _tf().CustomConv2D(p["filters"], p["kernel_size"], p["strides"], "same", p["activation"]),
+        # stride 2, kernel 3 and an even size: TF pads (0, 1), the naive port (1, 1). No saturating
+        # activation (tanh at 1e3 is exactly +-1 for both), so a shifted window always shows.
+        dims={
+            "batch": _BATCH,
+            "in_channels": _CHANNELS,
+            "filters": _CHANNELS,
+            "kernel_size": 3,
+            "strides": 2,
+            "activation": st.sampled_from([None, "linear"]),
+            "height": st.sampled_from([4, 6, 8]),
+            "width": st.sampled_from([4, 6, 8]),
+        },
+        inputs=(
+            Tensor(
+                "x", ("batch", "in_channels", "height", "width"), layout="channels_first", regimes=_DIVERGING_REGIMES
+            ),
+        ),
+        weights={"weight": Link("kernel", CONV2D_OIHW_TO_HWIO), "bias": "bias"},
+        output_layout="channels_first",
+        known_divergences=(
+            KnownDivergence(
+                "forward",
+                reason=(
+                    "TF's 'same' with stride 2, kernel 3 and an even size pads 0 before and 1 after; "
+                    "nn.Conv2d(padding=1) pads 1 on both sides: the output shape agrees but every window "
+                    "is shifted by one pixel"
+                ),
+            ),
+            KnownDivergence(
+                "gradient",
+                reason="the shifted windows of the naive padding give different input and kernel gradients",
+            ),
+        ),
+        description="TF 'same' padding at stride 2 vs a naive torch port with symmetric padding k // 2.",
+    ),
+    LayerPair(
+        name="conv_block_002",
+        origin=Origin(seed=SEED_002, tutorial_name="ConvBlock", shown=("torch",)),
+        torch=lambda p: _torch().ConvBlock(
+            p["in_channels"], p["out_channels"], p["kernel_size"], p["stride"], p["padding"]
+        ),
+        tf=lambda p: _tf().ConvBlock(p["in_channels"], p["out_channels"], p["kernel_size"], p["stride"], p["padding"]),
+        dims={
+            "batch": _BATCH,
+            "in_channels": _CHANNELS,
+            "out_channels": _CHANNELS,
+            "kernel_size": st.integers(1, 3),
+            "stride": st.integers(1, 2),
+            "padding": lambda p: st.integers(0, p["kernel_size"]),
+            # the padded input must hold one full window
+            "height": lambda p: _spatial_at_least(p["kernel_size"] - 2 * p["padding"]),
+            "width": lambda p: _spatial_at_least(p["kernel_size"] - 2 * p["padding"]),
+        },
+        inputs=_X_IN,
+        weights=_conv_block(""),
+        output_layout="channels_first",
+        stages=_stages("block.0", "block.1", "block.2"),
+        modes=("eval", "train"),
+        skip_modes={"train": _BN_TRAIN_SKIP},
+        tolerances=(_F32_CHANNEL_SUMS,),
+        description="Conv2d(bias=False) -> BatchNorm2d -> ReLU vs explicit symmetric padding + Conv2D -> BN -> ReLU.",
+    ),
+    LayerPair(
+        name="residual_block_002",
+        origin=Origin(seed=SEED_002, tutorial_name="ResidualBlock", shown=("torch",)),
+        torch=lambda p: _torch().ResidualBlock(p["channels"]),
+        tf=lambda p: _tf().ResidualBlock(p["channels"]),
+        dims={"batch": _BATCH, "channels": _CHANNELS, "height": _SPATIAL, "width": _SPATIAL},
+        inputs=_X,
+        weights={**_conv("conv1"), **_batch_norm("bn1"), **_conv("conv2"), **_batch_norm("bn2")},
+        output_layout="channels_first",
+        stages=_stages("conv1", "bn1", "conv2", "bn2"),
+        modes=("eval", "train"),
+        skip_modes={"train": _BN_TRAIN_SKIP},
+        tolerances=(_F32_CHANNEL_SUMS,),
+        description="conv3x3-BN-ReLU-conv3x3-BN plus the identity, then ReLU.",
+    ),
+    LayerPair(
+        name="se_block_002",
+        origin=Origin(
+            seed=SEED_002,
+            tutorial_name="SEBlock",
+            shown=("torch",),
+            note="the tutorial's 64 channels and reduction 16 are arguments",
+        ),
+        torch=lambda p: _torch().SEBlock(p["channels"], p["reduction"]),
+        tf=lambda p: _tf().SEBlock(p["channels"], p["reduction"]),
+        dims={
+            "batch": _BATCH,
+            "channels": _CHANNELS,
+            "reduction": lambda p: st.integers(1, p["channels"]),
+            "height": _SPATIAL,
+            "width": _SPATIAL,
+        },
+        # Inputs of 1e3 saturate the sigmoid, whose gradient y * (1 - y) is then cancellation noise:
+        # float64 torch and TF round sigmoid(z) to different neighbours near 1 (measured: on half of
+        # z in [20, 37]), so at z ~ 36 the gradients, ~1e-12, differ by 2x. The 'large' regime stays
+        # on for every sigmoid-free pair.
+        inputs=(
+            Tensor(
+                "x",
+                ("batch", "channels", "height", "width"),
+                layout="channels_first",
+                regimes=("normal", "zeros", "ties", "tiny"),
+            ),
+        ),
+        weights={
+            "excitation.*.weight": Link("excitation.*.kernel", TRANSPOSE),
+            "excitation.*.bias": "excitation.*.bias",
+        },
+        output_layout="channels_first",
+        stages=(
+            Stage("squeeze", "squeeze", "squeeze", layout="channels_first"),
+            *(Stage(f"excitation.{i}", f"excitation.{i}", f"excitation.{i}") for i in range(4)),
+        ),
+        description="Global average pool -> Linear -> ReLU -> Linear -> Sigmoid, scaling the input's channels.",
+    ),
+    LayerPair(
+        name="down_block_002",
+        origin=Origin(seed=SEED_002, tutorial_name="DownBlock", shown=("torch",)),
+        torch=lambda p: _torch().DownBlock(p["in_channels"], p["out_channels"]),
+        tf=lambda p: _tf().DownBlock(p["in_channels"], p["out_channels"]),
+        dims={
+            "batch": _BATCH,
+            "in_channels": _CHANNELS,
+            "out_channels": _CHANNELS,
+            "height": st.integers(2, 9),
+            "width": st.integers(2, 9),
+        },
+        inputs=_X_IN,
+        weights=_down_block(""),
+        output_layout="channels_first",
+        stages=_stages("block.0", "block.1", "block.2"),
+        modes=("eval", "train"),
+        skip_modes={"train": _BN_TRAIN_SKIP},
+        tolerances=(_F32_CHANNEL_SUMS,),
+        description="ConvBlock -> ConvBlock -> MaxPool2d(2) (odd sizes floor on both sides).",
+    ),
+    LayerPair(
+        name="up_block_002",
+        origin=Origin(seed=SEED_002, tutorial_name="UpBlock", shown=("torch",)),
+        torch=lambda p: _torch().UpBlock(p["in_channels"], p["out_channels"]),
+        tf=lambda p: _tf().UpBlock(p["in_channels"], p["out_channels"]),
+        dims={
+            "batch": _BATCH,
+            "in_channels": _CHANNELS,
+            "out_channels": _CHANNELS,
+            "height": st.integers(1, 4),
+            "width": st.integers(1, 4),
+            "skip_height": lambda p: 2 * p["height"],
+            "skip_width": lambda p: 2 * p["width"],
+        },
+        inputs=(
+            *_X_IN,
+            Tensor("skip", ("batch", "out_channels", "skip_height", "skip_width"), layout="channels_first"),
+        ),
+        weights=_up_block(""),
+        output_layout="channels_first",
+        stages=_stages("up", "conv.0", "conv.1"),
+        modes=("eval", "train"),
+        skip_modes={"train": _BN_TRAIN_SKIP},
+        tolerances=(_F32_CHANNEL_SUMS,),
+        description="ConvTranspose2d(k=2, s=2), concatenation with the skip on channels, two ConvBlocks.",
+    ),
+    LayerPair(
+        name="simple_unet_002",
+        origin=Origin(
+            seed=SEED_002,
+            tutorial_name="SimpleUNet",
+            shown=("torch",),
+            note=(
+                "widths base, 2 base, 4 base, 8 base (the tutorial's base is 64). The tutorial's skips are the "
+                "DownBlocks' pooled outputs (H/2, H/4, H/8), which cannot be concatenated with up1..up3's "
+                "outputs (H, H/2, H/4); the skips here are each DownBlock's features before its pool"
+            ),
+        ),
+        torch=lambda p: _torch().SimpleUNet(p["in_channels"], p["out_channels"], p["base"]),
+        tf=lambda p: _tf().SimpleUNet(p["in_channels"], p["out_channels"], p["base"]),
+        dims={
+            "batch": _BATCH,
+            "in_channels": st.integers(1, 2),
+            "out_channels": st.integers(1, 2),
+            "base": st.integers(1, 2),
+            "height": st.sampled_from([8, 16]),
+            "width": st.sampled_from([8, 16]),
+        },
+        inputs=_X_IN,
+        weights={
+            **_down_block("down1"),
+            **_down_block("down2"),
+            **_down_block("down3"),
+            **_conv_block("bottom.*"),
+            **_up_block("up3"),
+            **_up_block("up2"),
+            **_up_block("up1"),
+            **_conv("final"),
+        },
+        output_layout="channels_first",
+        # ``bottom`` is an nn.Sequential in torch and a plain list in Keras: its two ConvBlocks are the stages.
+        stages=_stages("down1", "down2", "down3", "bottom.0", "bottom.1", "up3", "up2", "up1", "final"),
+        modes=("eval", "train"),
+        skip_modes={"train": _BN_TRAIN_SKIP},
+        tolerances=(_F32_CHANNEL_SUMS,),
+        description="A three-level U-Net of ConvBlocks with skip connections and a 1x1 output conv.",
+    ),
+)
