@@ -15,7 +15,8 @@ from typing import Any
 import keras
 from keras import ops
 
-from layers_tf.dense import Shape, check_positive_int, torch_linear_dense
+from harness.arguments import check_positive_int
+from layers_tf.dense import Shape, torch_linear_dense
 
 __all__ = ["AttentionLayer", "MultiHeadSelfAttention", "SelfAttention"]
 

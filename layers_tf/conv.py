@@ -23,7 +23,8 @@ import keras
 import tensorflow as tf
 from keras import ops
 
-from layers_tf.dense import Shape, _kaiming_uniform_sqrt5, check_positive_int, torch_linear_dense
+from harness.arguments import check_non_negative_int, check_padding, check_positive_int
+from layers_tf.dense import Shape, _kaiming_uniform_sqrt5, torch_linear_dense
 from layers_tf.models import _build_chain
 
 __all__ = [
@@ -40,27 +41,8 @@ __all__ = [
     "torch_conv_transpose2d",
 ]
 
-_PADDINGS = ("same", "valid")
 # SimpleUNet pools three times and its transposed convolutions double back exactly.
 _UNET_FACTOR = 8
-
-
-def _check_non_negative_int(name: str, value: object) -> None:
-    """Refuse a padding that is not an integer >= 0, naming the argument and the value."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(
-            f"Received an invalid value for `{name}`, expected a non-negative integer. Received: {name}={value!r}"
-        )
-
-
-def _check_padding(padding: object) -> str:
-    """TF's padding names, case-insensitive as ``tf.nn.conv2d`` (the tutorial upper-cases them)."""
-    value = padding.lower() if isinstance(padding, str) else padding
-    if value not in _PADDINGS:
-        raise ValueError(
-            f"Invalid value for argument `padding`. Expected one of {_PADDINGS}. Received: padding={padding!r}"
-        )
-    return value
 
 
 def _pair(value: int | Sequence[int]) -> tuple[int, int]:
@@ -118,7 +100,7 @@ class TorchConv2D(keras.layers.Conv2D):
         **kwargs: Any,
     ) -> None:
         check_positive_int("in_channels", in_channels)
-        _check_non_negative_int("padding", padding)
+        check_non_negative_int("padding", padding)
         kernel_height, kernel_width = _pair(kernel_size)
         kwargs.setdefault("kernel_initializer", _kaiming_uniform_sqrt5())
         kwargs.setdefault("bias_initializer", _torch_bias_init(in_channels * kernel_height * kernel_width))
@@ -227,7 +209,7 @@ class CustomConv2D(keras.layers.Layer):
         check_positive_int("filters", filters)
         check_positive_int("kernel_size", kernel_size)
         check_positive_int("strides", strides)
-        padding = _check_padding(padding)
+        padding = check_padding(padding)
         super().__init__(**kwargs)
         self.filters = filters
         self.kernel_size = kernel_size
@@ -296,7 +278,7 @@ class ConvBlock(keras.layers.Layer):
             ("stride", stride),
         ):
             check_positive_int(name, value)
-        _check_non_negative_int("padding", padding)
+        check_non_negative_int("padding", padding)
         super().__init__(**kwargs)
         self.in_channels = in_channels
         self.out_channels = out_channels

@@ -17,6 +17,8 @@ from typing import Any, ClassVar
 import keras
 from keras import ops
 
+from harness.arguments import check_positive_int
+
 __all__ = [
     "CustomDense",
     "Demo",
@@ -31,19 +33,10 @@ __all__ = [
     "RawLinear",
     "ReprLinear",
     "SimpleDense",
-    "check_positive_int",
     "torch_linear_dense",
 ]
 
 Shape = tuple[int | None, ...]
-
-
-def check_positive_int(name: str, value: object) -> None:
-    """Refuse a size that is not a positive integer, naming the argument and the value."""
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(
-            f"Received an invalid value for `{name}`, expected a positive integer. Received: {name}={value!r}"
-        )
 
 
 def _standard_normal() -> keras.initializers.Initializer:

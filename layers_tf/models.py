@@ -15,20 +15,10 @@ from typing import Any
 import keras
 from keras import ops
 
-from layers_tf.dense import DenseBias, ReLULinear, Shape, check_positive_int, torch_linear_dense
+from harness.arguments import check_positive_int, check_positive_ints
+from layers_tf.dense import DenseBias, ReLULinear, Shape, torch_linear_dense
 
 __all__ = ["ConditionalLayer", "MultiLayer", "MyModel", "MyNetwork", "ReLULinearStack"]
-
-
-def _check_layer_sizes(layer_sizes: Sequence[int]) -> list[int]:
-    """``layer_sizes`` as a list, refused unless it is two or more positive integers."""
-    sizes = list(layer_sizes)
-    if len(sizes) < 2 or any(isinstance(s, bool) or not isinstance(s, int) or s <= 0 for s in sizes):
-        raise ValueError(
-            "Received an invalid value for `layer_sizes`, expected the input size followed by at least "
-            f"one layer size, all positive integers. Received: layer_sizes={layer_sizes!r}"
-        )
-    return sizes
 
 
 def _build_chain(layers: Sequence[keras.layers.Layer], input_shape: Shape) -> Shape:
@@ -48,7 +38,7 @@ class MultiLayer(keras.layers.Layer):
     """
 
     def __init__(self, layer_sizes: Sequence[int], **kwargs: Any) -> None:
-        sizes = _check_layer_sizes(layer_sizes)
+        sizes = list(check_positive_ints("layer_sizes", layer_sizes, at_least=2))
         super().__init__(**kwargs)
         self.layer_sizes = sizes
         self.layers = [torch_linear_dense(i, o, dtype=self.dtype_policy) for i, o in pairwise(sizes)]

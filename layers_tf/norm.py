@@ -19,7 +19,8 @@ from typing import Any
 import keras
 from keras import ops
 
-from layers_tf.dense import Shape, check_positive_int
+from harness.arguments import check_positive_int, check_positive_ints
+from layers_tf.dense import Shape
 
 __all__ = ["DenseBlock", "LayerNorm", "LayerNormalization", "dense_block", "functional_mlp"]
 
@@ -54,10 +55,7 @@ def functional_mlp(
     is called with to its inputs' dtype, so a float32 ``Input`` would round float64 data.
     """
     check_positive_int("in_features", in_features)
-    sizes = tuple(widths)
-    if not sizes:
-        raise ValueError(f"Received an invalid value for `widths`, expected one or more positive integers. "
-                         f"Received: widths={widths!r}")
+    sizes = check_positive_ints("widths", widths)
     policy = keras.dtype_policies.get(dtype) if dtype is not None else keras.config.dtype_policy()
     inputs = keras.Input(shape=(in_features,), dtype=policy.compute_dtype, name="inputs")
     x = inputs

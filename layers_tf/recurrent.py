@@ -18,7 +18,8 @@ from typing import Any
 import keras
 from keras import ops
 
-from layers_tf.dense import Shape, check_positive_int
+from harness.arguments import check_positive_int
+from layers_tf.dense import Shape
 
 __all__ = ["CellStep", "MyRNNCell", "RNNSequence"]
 

@@ -12,19 +12,10 @@ from typing import Any
 
 import keras
 
-from layers_tf.dense import Shape, check_positive_int
+from harness.arguments import check_positive_int, check_rate
+from layers_tf.dense import Shape
 
-__all__ = ["DropoutLayer", "MLPBlock", "check_rate"]
-
-
-def check_rate(rate: object) -> float:
-    """``rate`` as a float, refused unless it is a number in [0, 1] (as ``keras.layers.Dropout``)."""
-    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate <= 1:
-        raise ValueError(
-            "Invalid value received for argument `rate`. Expected a float value between 0 and 1. "
-            f"Received: rate={rate!r}"
-        )
-    return float(rate)
+__all__ = ["DropoutLayer", "MLPBlock"]
 
 
 class DropoutLayer(keras.layers.Layer):

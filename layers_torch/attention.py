@@ -18,7 +18,8 @@ import math
 import torch
 from torch import Tensor, nn
 
-from layers_torch.dense import DenseWithActivation, check_positive_int
+from harness.arguments import check_positive_int
+from layers_torch.dense import DenseWithActivation
 
 __all__ = ["AttentionLayer", "MultiHeadSelfAttention", "SelfAttention"]
 

@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from harness.arguments import check_non_negative_int, check_padding, check_positive_int
 from layers_torch.activations import get_activation
-from layers_torch.dense import check_positive_int
 
 __all__ = [
     "ConvBlock",
@@ -33,27 +33,8 @@ __all__ = [
     "same_padding",
 ]
 
-_PADDINGS = ("same", "valid")
 # SimpleUNet pools three times and its transposed convolutions double back exactly.
 _UNET_FACTOR = 8
-
-
-def _check_non_negative_int(name: str, value: object) -> None:
-    """Refuse a padding that is not an integer >= 0, naming the argument and the value."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(
-            f"Received an invalid value for `{name}`, expected a non-negative integer. Received: {name}={value!r}"
-        )
-
-
-def _check_padding(padding: object) -> str:
-    """TF's padding names, case-insensitive as ``tf.nn.conv2d`` (the tutorial upper-cases them)."""
-    value = padding.lower() if isinstance(padding, str) else padding
-    if value not in _PADDINGS:
-        raise ValueError(
-            f"Invalid value for argument `padding`. Expected one of {_PADDINGS}. Received: padding={padding!r}"
-        )
-    return value
 
 
 def same_padding(size: int, kernel_size: int, stride: int) -> tuple[int, int]:
@@ -110,7 +91,7 @@ class CustomConv2D(nn.Module):
         self.filters = filters
         self.kernel_size = kernel_size
         self.strides = strides
-        self.padding = _check_padding(padding)
+        self.padding = check_padding(padding)
         self.activation = activation
         self._activation = get_activation(activation)
         self.weight = nn.Parameter(torch.empty(filters, in_channels, kernel_size, kernel_size))
@@ -170,7 +151,7 @@ class ConvBlock(nn.Module):
             ("stride", stride),
         ):
             check_positive_int(name, value)
-        _check_non_negative_int("padding", padding)
+        check_non_negative_int("padding", padding)
         self.block = nn.Sequential(
             nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding, bias=False),
             nn.BatchNorm2d(out_channels),

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from harness.arguments import check_positive_int
 from layers_torch.activations import get_activation
 
 __all__ = [
@@ -31,7 +32,6 @@ __all__ = [
     "RawLinear",
     "ReprLinear",
     "SimpleDense",
-    "check_positive_int",
 ]
 
 # Keras's he_normal draws a normal truncated at 2 stddevs and first divides the stddev by
@@ -53,14 +53,6 @@ _INITIALIZERS: dict[str, Callable[[Tensor], object]] = {
     "kaiming_uniform_sqrt5": lambda w: nn.init.kaiming_uniform_(w, a=math.sqrt(5)),  # nn.Linear's weight
     "zeros": nn.init.zeros_,
 }
-
-
-def check_positive_int(name: str, value: object) -> None:
-    """Refuse a size that is not a positive integer, naming the argument and the value."""
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(
-            f"Received an invalid value for `{name}`, expected a positive integer. Received: {name}={value!r}"
-        )
 
 
 class _Affine(nn.Module):

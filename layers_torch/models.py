@@ -11,20 +11,10 @@ from itertools import pairwise
 
 from torch import Tensor, nn
 
+from harness.arguments import check_positive_ints
 from layers_torch.dense import DenseBias, ReLULinear
 
 __all__ = ["ConditionalLayer", "MultiLayer", "MyModel", "MyNetwork", "ReLULinearStack"]
-
-
-def _check_layer_sizes(layer_sizes: Sequence[int]) -> list[int]:
-    """``layer_sizes`` as a list, refused unless it is two or more positive integers."""
-    sizes = list(layer_sizes)
-    if len(sizes) < 2 or any(isinstance(s, bool) or not isinstance(s, int) or s <= 0 for s in sizes):
-        raise ValueError(
-            "Received an invalid value for `layer_sizes`, expected the input size followed by at least "
-            f"one layer size, all positive integers. Received: layer_sizes={layer_sizes!r}"
-        )
-    return sizes
 
 
 class MultiLayer(nn.Module):
@@ -36,7 +26,7 @@ class MultiLayer(nn.Module):
 
     def __init__(self, layer_sizes: Sequence[int]) -> None:
         super().__init__()
-        self.layer_sizes = _check_layer_sizes(layer_sizes)
+        self.layer_sizes = list(check_positive_ints("layer_sizes", layer_sizes, at_least=2))
         self.layers = nn.ModuleList(nn.Linear(i, o) for i, o in pairwise(self.layer_sizes))
 
     def forward(self, x: Tensor) -> Tensor:

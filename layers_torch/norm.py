@@ -20,7 +20,8 @@ from itertools import pairwise
 import torch
 from torch import Tensor, nn
 
-from layers_torch.dense import DenseWithActivation, check_positive_int
+from harness.arguments import check_positive_int, check_positive_ints
+from layers_torch.dense import DenseWithActivation
 
 __all__ = [
     "KERAS_BATCH_NORM_EPSILON",
@@ -72,17 +73,6 @@ class DenseBlock(nn.Module):
         return self.batch_norm(self.dense(x))
 
 
-def _check_widths(widths: Sequence[int]) -> tuple[int, ...]:
-    """``widths`` as a tuple, refused unless it is one or more positive integers."""
-    sizes = tuple(widths)
-    if not sizes or any(isinstance(w, bool) or not isinstance(w, int) or w <= 0 for w in sizes):
-        raise ValueError(
-            "Received an invalid value for `widths`, expected one or more positive integers. "
-            f"Received: widths={widths!r}"
-        )
-    return sizes
-
-
 class FunctionalMLP(nn.Module):
     """Seed 001's functional MLP: ``Input(in_features)``, one :class:`DenseBlock` per width, ``Dense(1)``.
 
@@ -95,7 +85,7 @@ class FunctionalMLP(nn.Module):
         super().__init__()
         check_positive_int("in_features", in_features)
         self.in_features = in_features
-        self.widths = _check_widths(widths)
+        self.widths = check_positive_ints("widths", widths)
         sizes = (in_features, *self.widths)
         self.blocks = nn.ModuleList(DenseBlock(i, o) for i, o in pairwise(sizes))
         self.head = DenseWithActivation(sizes[-1], 1, activation=None)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from layers_torch.dense import check_positive_int
+from harness.arguments import check_positive_int
 
 __all__ = ["MyRNNCell", "RNNSequence"]
 
