@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from harness import registry
-from harness.check import Target, minimal_case
+from harness.check import Target, minimal_case, run_check
 from harness.evaluate import evaluate
 
 CATALOGUE = registry.load()
@@ -26,6 +28,11 @@ DOCUMENTED = {
     (S004, "CenteredLayer"), (S004, "MyLinear"), (S004, "Sequential"),
 }
 COMPOSITES = [p for p in CATALOGUE.pairs.values() if p.stages]
+# The composites the localisation must cover (issue: MultiLayer, MyNetwork, MyModel, the
+# functional model, ResidualBlock, SEBlock, Down/UpBlock, SimpleUNet, MLPBlock, the RNN over time).
+MUST_LOCALISE = {"multi_layer_000", "my_network_001", "my_model_001", "functional_mlp_001", "residual_block_002",
+                 "se_block_002", "down_block_002", "up_block_002", "simple_unet_002", "mlp_block_003",
+                 "my_rnn_sequence_001", "relu_linear_stack_004", "dense_block_001", "conv_block_002"}
 
 
 def test_every_documented_layer_has_a_pair():
@@ -46,3 +53,24 @@ def test_every_stage_of_a_composite_resolves_and_agrees_on_a_correct_pair(pair):
     where = result.localisation
     assert where["stages"], where
     assert where["first"] is None or pair.known_divergences, where
+
+
+def test_every_composite_declares_its_stages():
+    assert MUST_LOCALISE - {p.name for p in COMPOSITES} == set()
+
+
+def test_a_bug_planted_in_one_inner_block_of_simple_unet_is_localised_to_that_block():
+    """Swap batch-norm gamma and beta inside ``up2`` only: a weight-map slip a port can make."""
+    pair = CATALOGUE.pairs["simple_unet_002"]
+    weights = dict(pair.weights)
+    gamma, beta = "up2.conv.*.block.1.weight", "up2.conv.*.block.1.bias"
+    weights[gamma], weights[beta] = weights[beta], weights[gamma]
+    record = run_check(Target(replace(pair, name="unet_planted", weights=weights), "forward", "float32"),
+                       max_examples=2)
+    assert record.verdict == "fail"
+    where = record.localisation
+    assert where["direction"] == "forward" and where["first"] == "up2"
+    stages = [r["stage"] for r in where["stages"]]
+    assert stages == ["down1", "down2", "down3", "bottom.0", "bottom.1", "up3", "up2", "up1", "final"]
+    assert all(r["ok"] for r in where["stages"][:6]) and not any(r["ok"] for r in where["stages"][6:])
+    assert "first divergent sublayer (forward): up2" in record.message

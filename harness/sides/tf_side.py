@@ -103,6 +103,7 @@ def _capture(obj: Any, stages: Sequence[tuple[str, str]]) -> Iterator[list[tuple
     """
     log: list[tuple[str, Any, Any]] = []
     layers = stage_layers(obj, stages, "get_layer")
+    shadowed = {id(layer): layer.__dict__["call"] for _, layer in layers if "call" in layer.__dict__}
     for name, layer in layers:
         original = layer.call
 
@@ -116,7 +117,10 @@ def _capture(obj: Any, stages: Sequence[tuple[str, str]]) -> Iterator[list[tuple
         yield log
     finally:
         for _, layer in layers:
-            del layer.call
+            if id(layer) in shadowed:  # the instance had its own ``call`` already: put it back
+                layer.call = shadowed[id(layer)]
+            else:
+                del layer.call
 
 
 def run(
