@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-__all__ = ["PADDINGS", "check_non_negative_int", "check_padding", "check_positive_int", "check_positive_ints",
-           "check_rate"]
+__all__ = ["PADDINGS", "check_heads", "check_non_negative_int", "check_padding", "check_positive_int",
+           "check_positive_ints", "check_rate"]
 
 PADDINGS = ("same", "valid")
 
@@ -64,3 +64,14 @@ def check_rate(rate: object) -> float:
             f"Received: rate={rate!r}"
         )
     return float(rate)
+
+
+def check_heads(embed_dim: object, num_heads: object) -> None:
+    """Multi-head sizes: both positive and ``embed_dim`` a multiple of ``num_heads``."""
+    check_positive_int("embed_dim", embed_dim)
+    check_positive_int("num_heads", num_heads)
+    if embed_dim % num_heads:
+        raise ValueError(
+            "Received an invalid value for `embed_dim`, expected a multiple of `num_heads`. "
+            f"Received: embed_dim={embed_dim}, num_heads={num_heads}"
+        )

@@ -15,7 +15,7 @@ from typing import Any
 import keras
 from keras import ops
 
-from harness.arguments import check_positive_int
+from harness.arguments import check_heads, check_positive_int
 from layers_tf.dense import Shape, torch_linear_dense
 
 __all__ = ["AttentionLayer", "MultiHeadSelfAttention", "SelfAttention"]
@@ -111,13 +111,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
     """
 
     def __init__(self, embed_dim: int, num_heads: int, **kwargs: Any) -> None:
-        check_positive_int("embed_dim", embed_dim)
-        check_positive_int("num_heads", num_heads)
-        if embed_dim % num_heads:
-            raise ValueError(
-                "Received an invalid value for `embed_dim`, expected a multiple of `num_heads`. "
-                f"Received: embed_dim={embed_dim}, num_heads={num_heads}"
-            )
+        check_heads(embed_dim, num_heads)
         super().__init__(**kwargs)
         self.embed_dim = embed_dim
         self.num_heads = num_heads

@@ -18,7 +18,7 @@ import math
 import torch
 from torch import Tensor, nn
 
-from harness.arguments import check_positive_int
+from harness.arguments import check_heads, check_positive_int
 from layers_torch.dense import DenseWithActivation
 
 __all__ = ["AttentionLayer", "MultiHeadSelfAttention", "SelfAttention"]
@@ -87,13 +87,7 @@ class MultiHeadSelfAttention(nn.Module):
 
     def __init__(self, embed_dim: int, num_heads: int) -> None:
         super().__init__()
-        check_positive_int("embed_dim", embed_dim)
-        check_positive_int("num_heads", num_heads)
-        if embed_dim % num_heads:
-            raise ValueError(
-                "Received an invalid value for `embed_dim`, expected a multiple of `num_heads`. "
-                f"Received: embed_dim={embed_dim}, num_heads={num_heads}"
-            )
+        check_heads(embed_dim, num_heads)
         self.embed_dim = embed_dim
         self.num_heads = num_heads
         self.head_dim = embed_dim // num_heads
