@@ -1,0 +1,164 @@
+"""The top of the page: what ran, where, and how it went, in counts a reader takes in at once.
+
+Why the environment is a table with one column per directory: merged CPU and CUDA runs (or
+shards from different machines) differ exactly there, and side by side the difference shows.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+from harness.report.details import pair_id, record_id
+from harness.report.fmt import VERDICT_ORDER, e, verdict_badge
+from harness.report.model import Cell, Report, Source
+from harness.results import VERDICTS
+
+__all__ = ["environment_table", "summary_section"]
+
+_UNKNOWN = "unknown"
+
+
+def _get(env: dict[str, Any], *path: str) -> Any:
+    """A nested value, or None when any step is missing."""
+    value: Any = env
+    for step in path:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(step)
+    return value
+
+
+def _command(env: dict[str, Any]) -> Any:
+    """The command line as a shell would show it."""
+    cmd = env.get("command")
+    return shlex.join(str(c) for c in cmd) if isinstance(cmd, list) else cmd
+
+
+def _numerics(env: dict[str, Any]) -> str:
+    """The numerics switches that change float32 results: oneDNN and TF32."""
+    s = env.get("settings") if isinstance(env.get("settings"), dict) else {}
+    onednn = s.get("TF_ENABLE_ONEDNN_OPTS")
+    return (f"TF_ENABLE_ONEDNN_OPTS={onednn if onednn is not None else 'unset'}; "
+            f"TF tf32={s.get('tf_tf32')}; torch tf32 matmul={s.get('torch_tf32_matmul')}; "
+            f"Keras backend={s.get('keras_backend')}")
+
+
+def _threads(env: dict[str, Any]) -> str:
+    """Thread counts of both frameworks (intra/inter op)."""
+    s = env.get("settings") if isinstance(env.get("settings"), dict) else {}
+    return (f"torch {s.get('torch_threads')}/{s.get('torch_interop_threads')}, "
+            f"TF {s.get('tf_intra_op_threads')}/{s.get('tf_inter_op_threads')} (intra/inter op)")
+
+
+_ROWS: tuple[tuple[str, Callable[[dict[str, Any]], Any]], ...] = (
+    ("run id", lambda v: v.get("run_id")),
+    ("created", lambda v: v.get("created")),
+    ("command", _command),
+    ("hypothesis profile", lambda v: v.get("hypothesis_profile")),
+    ("max examples", lambda v: v.get("max_examples")),
+    ("derandomize", lambda v: v.get("derandomize")),
+    ("python", lambda v: v.get("python")),
+    ("torch", lambda v: v.get("torch_version")),
+    ("tensorflow", lambda v: v.get("tensorflow_version")),
+    ("keras", lambda v: v.get("keras_version")),
+    ("numpy", lambda v: _get(v, "packages", "numpy")),
+    ("CPU", lambda v: v.get("cpu")),
+    ("platform", lambda v: v.get("platform")),
+    ("threads", _threads),
+    ("numerics settings", _numerics),
+)
+
+
+def _value(source: Source, getter: Callable[[dict[str, Any]], Any]) -> str:
+    """One environment value; anything missing or unreadable reads 'unknown'."""
+    if source.environment is None:
+        return _UNKNOWN
+    try:
+        value = getter(source.environment)
+    except (AttributeError, TypeError):
+        value = None
+    return _UNKNOWN if value is None else str(value)
+
+
+def _counts_text(source: Source) -> str:
+    """A directory's verdict counts, in words."""
+    counts = Counter(r.verdict for r in source.records)
+    return ", ".join(f"{counts[v]} {v}" for v in VERDICTS if counts[v]) or "no records"
+
+
+def environment_table(report: Report) -> str:
+    """When, how and where each directory ran; rows that differ between directories are marked."""
+    head = "".join(f'<th scope="col"><code>{e(s.label)}</code></th>' for s in report.sources)
+    rows = [f'<tr><th scope="row">directory</th>{"".join(f"<td>{e(s.directory)}</td>" for s in report.sources)}</tr>',
+            f'<tr><th scope="row">records</th>{"".join(f"<td>{e(_counts_text(s))}</td>" for s in report.sources)}'
+            "</tr>"]
+    for label, getter in _ROWS:
+        values = [_value(s, getter) for s in report.sources]
+        differs = len(set(values)) > 1
+        mark = ' <span class="differs">(differs)</span>' if differs else ""
+        cells = "".join(f"<td>{e(v)}</td>" for v in values)
+        rows.append(f'<tr class="{"differ" if differs else ""}"><th scope="row">{e(label)}{mark}</th>{cells}</tr>')
+    notes = "".join(f'<p class="muted">environment of <code>{e(s.label)}</code>: {_UNKNOWN} '
+                    f"({e(s.environment_note)})</p>" for s in report.sources if s.environment is None)
+    return (f'<details class="env" open><summary><h3>Environment and run</h3></summary>{notes}'
+            f'<table class="env"><thead><tr><th scope="col">field</th>{head}</tr></thead>'
+            f"<tbody>{''.join(rows)}</tbody></table></details>")
+
+
+def _counts(report: Report) -> str:
+    """Verdict counts over all records, each with its symbol and its word."""
+    counts = Counter(r.verdict for r in report.records())
+    items = "".join(f'<li>{verdict_badge(v)} <strong class="count">{counts[v]}</strong></li>' for v in VERDICTS)
+    conflicts = sum(1 for c in report.cells.values() if c.conflict)
+    if conflicts:
+        items += f'<li>{verdict_badge("conflict")} <strong class="count">{conflicts}</strong> keys</li>'
+    return f'<ul class="counts">{items}</ul>'
+
+
+def _attention(report: Report) -> str:
+    """The headline: everything fine, or per pair links to what needs a look (fail, error, conflict)."""
+    bad = [c for c in report.cells.values() if c.verdict in ("fail", "error", "conflict")]
+    if not bad:
+        return '<p class="headline ok">✓ Every check passed or reproduced its declared divergence.</p>'
+    by_pair: dict[str, list[Cell]] = {}
+    for cell in sorted(bad, key=lambda c: (VERDICT_ORDER.index(c.verdict), c.key)):
+        by_pair.setdefault(cell.key[0], []).append(cell)
+    items = "".join(
+        f'<li><a href="#{pair_id(pair)}"><strong>{e(pair)}</strong></a>: '
+        + ", ".join(f'<a href="#{record_id(c.key)}">{e(report.short_label(c.key))}</a>'
+                    f" {verdict_badge(c.verdict, False)}"
+                    for c in cells) + "</li>"
+        for pair, cells in by_pair.items())
+    return (f'<p class="headline bad">✗ {len(bad)} result{"s" if len(bad) != 1 else ""} in {len(by_pair)} '
+            f'pair{"s" if len(by_pair) != 1 else ""} need a look:</p><ul class="attention">{items}</ul>')
+
+
+def _declared(report: Report) -> str:
+    """Pairs whose declared divergences reproduced, with the reason: what the run confirmed, not a problem."""
+    reasons: dict[str, dict[str, None]] = {}
+    for cell in report.cells.values():
+        for en in cell.entries:
+            if en.record.verdict == "known-divergence" and en.record.known_divergence:
+                reasons.setdefault(cell.key[0], {})[en.record.known_divergence] = None
+    if not reasons:
+        return ""
+    items = "".join(f'<li><a href="#{pair_id(p)}"><strong>{e(p)}</strong></a>: {e(" / ".join(rs))}</li>'
+                    for p, rs in sorted(reasons.items()))
+    return (f'<details class="declared"><summary><h3>{len(reasons)} pair{"s" if len(reasons) != 1 else ""} '
+            f"reproduced a declared divergence</h3> {verdict_badge('known-divergence', False)}</summary>"
+            f'<ul class="declared">{items}</ul></details>')
+
+
+def summary_section(report: Report) -> str:
+    """Counts, totals, headline and environment."""
+    records = report.records()
+    examples = sum(r.examples for r in records)
+    seconds = sum(r.duration_s for r in records)
+    totals = (f"<p>{len(records)} records over {len(report.pairs)} pairs and {len(report.sources)} "
+              f"director{'ies' if len(report.sources) != 1 else 'y'}: {examples} examples in {seconds:.1f} s "
+              "of checking.</p>")
+    return (f'<section id="summary"><h2>Summary</h2><div class="summary-grid"><div>{_counts(report)}{totals}'
+            f"{_attention(report)}{_declared(report)}</div><div>{environment_table(report)}</div></div></section>")
