@@ -1,4 +1,4 @@
-"""The ``conform`` command: list pairs, run the conformance suite.
+"""The ``conform`` command: list pairs, run the conformance suite, render reports.
 
 ``conform run`` is a thin front over ``pytest conformance`` with the plugin's options: it
 validates what pytest cannot validate helpfully (unknown pair names get close matches and
@@ -54,7 +54,24 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--case", default=None, help="replay exactly this case (JSON, as printed by a failure)")
     run.add_argument("--out", default=None, help="result directory (default: reports/<run-id>, and reports/latest)")
     run.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: extra pytest arguments")
+
+    report = sub.add_parser("report", help="render result directories as one self-contained HTML page")
+    report.add_argument("directories", nargs="+", metavar="DIR",
+                        help="result directories (shards, or CPU and CUDA runs, merge into one view)")
+    report.add_argument("--out", default=None, help="the HTML file (default: DIR/index.html of the first DIR)")
     return parser
+
+
+def _report(args: argparse.Namespace) -> int:
+    from harness.report import render
+    from harness.results import ResultsError
+
+    try:
+        path = render([Path(d) for d in args.directories], Path(args.out) if args.out else None)
+    except ResultsError as exc:
+        return _usage(str(exc))
+    print(f"conform: report written to {path}")
+    return 0
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -129,6 +146,10 @@ def _run(args: argparse.Namespace) -> int:
     pytest_args += [a for a in args.pytest_args if a != "--"]
     print(f"conform: writing results to {directory}", flush=True)
     code = int(pytest.main(pytest_args))
+    if (directory / "results.jsonl").is_file():
+        from harness.report import render
+
+        print(f"conform: report written to {render([directory])}", flush=True)
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
         return _usage("nothing selected: no pair has the requested checks")
     if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERRUPTED):
@@ -139,6 +160,6 @@ def _run(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return _list(args) if args.command == "list" else _run(args)
+        return {"list": _list, "run": _run, "report": _report}[args.command](args)
     except (SpecError, FileNotFoundError) as exc:
         return _usage(str(exc))

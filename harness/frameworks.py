@@ -97,6 +97,7 @@ def keras() -> ModuleType:
 
 def settings() -> dict[str, Any]:
     """The numerics-relevant settings in force, for environment.json and the report header."""
+    configure_environment()
     out: dict[str, Any] = {
         "threads": thread_count(),
         "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),

@@ -55,12 +55,16 @@ def test_a_run_writes_results_and_its_repro_command_replays_the_failure(tmp_path
     environment = json.loads((latest / "environment.json").read_text())
     assert environment["torch_version"].startswith("2.") and environment["keras_version"].startswith("3.")
     assert environment["settings"]["threads"] >= 1
+    assert environment["settings"]["TF_ENABLE_ONEDNN_OPTS"] == "0"
     by_key = {(r["pair"], r["check"], r["dtype"]): r for r in records(latest)}
     assert len(by_key) == 12  # 3 pairs x 2 checks x 2 dtypes: the raising pair did not stop the run
     assert {r["verdict"] for k, r in by_key.items() if k[0] == "correct_linear"} == {"pass"}
     assert {r["verdict"] for k, r in by_key.items() if k[0] == "raises_in_tf"} == {"error"}
     failure = by_key[("gradient_at_zero", "gradient", "float32")]
     assert failure["verdict"] == "fail" and failure["divergence_kind"] == "semantic"
+
+    page = (latest / "index.html").read_text()
+    assert "gradient_at_zero" in page and "raises_in_tf" in page  # the run ends by writing its report
 
     argv = shlex.split(failure["repro"])
     assert argv[0] == "conform"
@@ -76,3 +80,21 @@ def test_a_clean_run_exits_zero(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     verdicts = {(r["pair"], r["check"]): r["verdict"] for r in records(tmp_path / "out")}
     assert verdicts[("declared_and_real", "gradient")] == "known-divergence"
+
+
+def test_report_merges_directories_and_refuses_a_corrupt_one(tmp_path):
+    from harness.results import Record, ResultsWriter
+
+    for shard, pair in (("a", "first_pair"), ("b", "second_pair")):
+        writer = ResultsWriter(tmp_path / shard)
+        writer.write(Record(pair=pair, check="forward", dtype="float32", device="cpu", mode="eval", verdict="pass"))
+        writer.close()
+    result = conform("report", "a", "b", "--out", "merged.html", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    page = (tmp_path / "merged.html").read_text()
+    assert "first_pair" in page and "second_pair" in page
+
+    with (tmp_path / "b" / "results.jsonl").open("a") as f:
+        f.write("{truncated")
+    broken = conform("report", "a", "b", cwd=tmp_path)
+    assert broken.returncode == 2 and "results.jsonl:2: corrupt line" in broken.stderr

@@ -62,8 +62,8 @@ a.up{font-size:12px;font-weight:400;margin-left:10px}
 details.record{border-top:1px solid #eee;padding:4px 0}
 summary{cursor:pointer}
 details.record[open]>summary{margin-bottom:4px}
-dl.facts{display:flex;flex-wrap:wrap;gap:2px 16px;margin:4px 0}dl.facts dt{color:#666}
-dl.facts dt::after{content:":"}dl.facts dd{margin:0 0 0 -12px}
+dl.facts{display:flex;flex-wrap:wrap;gap:2px 18px;margin:4px 0}dl.facts dt{color:#666;display:inline}
+dl.facts dt::after{content:": "}dl.facts dd{display:inline;margin:0}
 p.reason{background:#fff8e1;border-left:4px solid #e0b000;padding:4px 8px;margin:4px 0}
 caption{text-align:left;font-weight:600;padding:4px 0}
 table.metrics,table.stages{font-size:12.5px;margin:6px 0}
@@ -73,12 +73,12 @@ ul.params code{background:#eef2f7;border:1px solid #d5dde8;border-radius:3px;pad
 .tried{display:flex;gap:14px;align-items:flex-start;margin:6px 0}.tried p{margin:0 0 4px}
 svg.spark{flex:none;background:#fcfcfc;border:1px solid #e4e4e4}
 svg.spark .edge{stroke:#c0392b;stroke-dasharray:4 3;stroke-width:1}
-svg.spark .edge-label{font-size:9px;fill:#c0392b;text-anchor:end}svg.spark .axis{font-size:8px;fill:#888}
+svg.spark .edge-label{font-size:8px;fill:#c0392b}svg.spark .axis{font-size:8px;fill:#888}
 svg.spark .trace{fill:none;stroke:#7a8aa0;stroke-width:1}
 svg.spark path{fill:none;stroke-linecap:round;stroke-width:4.5}svg.spark path.ok{stroke:#2d7d46}
 svg.spark path.bad{stroke:#c0392b}
 .sides{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:12px}
-.side{border:2px dashed var(--conflict-fg);padding:4px 10px;border-radius:4px;min-width:0}
+.side{border:2px dashed var(--conflict-fg);padding:4px 10px;border-radius:4px;min-width:0;overflow-x:auto}
 svg.bars text{font-size:11px}svg.bars .bar-torch{fill:#d9822b}svg.bars .bar-tf{fill:#3572b0}
 table.bench{margin:6px 0}
 [hidden]{display:none!important}

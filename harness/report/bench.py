@@ -122,9 +122,11 @@ def _pair_table(pair: str, items: Sequence[Benchmark], several_sources: bool) ->
     for (source, device, step), row in rows.items():
         label = " · ".join(x for x in (device, step) if x) or "—"
         src = f"<td>{e(source)}</td>" if several_sources else ""
-        torch_cell = _cell(row, "torch") if "other" not in row else _cell(row, "other")
-        body.append(f'<tr>{src}<th scope="row">{e(label)}</th>{torch_cell}{_cell(row, "tf")}'
-                    f"<td>{e(_ratio(row))}</td></tr>")
+        if "other" in row:  # neither extra_info nor the name says which framework: one figure, said so
+            times = f'<td colspan="2">{e(fmt_seconds(row["other"].median))} (framework not recorded)</td>'
+        else:
+            times = _cell(row, "torch") + _cell(row, "tf")
+        body.append(f'<tr>{src}<th scope="row">{e(label)}</th>{times}<td>{e(_ratio(row))}</td></tr>')
         chart.append((label, row["torch"].median if "torch" in row else None,
                       row["tf"].median if "tf" in row else None))
     svg = bar_chart(f"median time per call of {pair}: torch vs TF (shorter is faster)", chart)

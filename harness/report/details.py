@@ -52,7 +52,7 @@ def _facts(r: Record, entry: Entry, several_sources: bool) -> str:
         items.append(("divergence kind", f"<strong>{e(r.divergence_kind)}</strong>"))
     if several_sources:
         items.append(("from", f"<code>{e(entry.source.label)}</code>"))
-    return '<dl class="facts">' + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in items) + "</dl>"
+    return '<dl class="facts">' + "".join(f"<div><dt>{k}</dt><dd>{v}</dd></div>" for k, v in items) + "</dl>"
 
 
 def _index(value: Any) -> str:
@@ -86,8 +86,8 @@ _SHOWN = 8  # rows shown before the rest fold away (a U-Net has 30 buffers)
 
 def _metric_table(rows: Sequence[str], caption: str) -> str:
     """One metrics table."""
-    return (f'<table class="metrics"><caption>{caption}</caption><thead><tr>{_METRIC_HEAD}</tr></thead>'
-            f"<tbody>{''.join(rows)}</tbody></table>")
+    return (f'<div class="scroll"><table class="metrics"><caption>{caption}</caption><thead><tr>{_METRIC_HEAD}'
+            f"</tr></thead><tbody>{''.join(rows)}</tbody></table></div>")
 
 
 def _by_headroom(item: tuple[str, Any]) -> float:
@@ -128,9 +128,8 @@ def _tried(r: Record) -> str:
     shapes = "".join(f"<li><code>{e(p)}</code>{f' ×{n}' if n > 1 else ''}</li>" for p, n in params.items())
     regime_text = ", ".join(f"{e(k)} {n}" for k, n in regimes.most_common())
     return (f'<div class="tried">{headroom_sparkline(r.per_example)}<div><p><strong>{len(params)} distinct '
-            f'params</strong> over {len(cases)} examples, in the order tried (×n: tried n times):</p><ul class="params">{shapes}</ul>'
-            f"
-            f"<p>value regimes: {regime_text}</p></div></div>")
+            f"params</strong> over {len(cases)} examples, in the order tried (×n: tried n times):</p>"
+            f'<ul class="params">{shapes}</ul><p>value regimes: {regime_text}</p></div></div>')
 
 
 def _reproduction(r: Record) -> str:
@@ -212,7 +211,7 @@ def _cell_block(cell: Cell, several_sources: bool) -> str:
                f"{_worst_headroom(cell)}</h3></summary>")
     if cell.conflict:
         sides = "".join(f'<div class="side"><h4>from <code>{e(en.source.label)}</code>: '
-                        f"{verdict_badge(en.record.verdict)}</h4>{_body(en, True)}</div>" for en in cell.entries)
+                        f"{verdict_badge(en.record.verdict)}</h4>{_body(en, False)}</div>" for en in cell.entries)
         body = (f'<p class="reason"><strong>Conflict:</strong> {len(cell.entries)} records for this key; '
                 f'each is shown with the directory it came from.</p><div class="sides">{sides}</div>')
     else:

@@ -10,7 +10,6 @@ import hashlib
 import html
 import math
 import re
-from collections.abc import Iterable
 from typing import Any
 
 __all__ = ["SYMBOL", "VERDICT_ORDER", "e", "fmt_num", "fmt_seconds", "num", "slug", "verdict_badge"]
@@ -65,7 +64,7 @@ def fmt_seconds(value: Any) -> str:
     return f"{x / 1e-9:.3g} ns"
 
 
-def slug(*parts: Iterable[str] | str) -> str:
+def slug(*parts: str) -> str:
     """A stable HTML id from user strings; a short hash keeps different names from colliding."""
     text = "--".join(str(p) for p in parts)
     clean = re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "x"

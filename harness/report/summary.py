@@ -114,7 +114,8 @@ def _counts(report: Report) -> str:
     items = "".join(f'<li>{verdict_badge(v)} <strong class="count">{counts[v]}</strong></li>' for v in VERDICTS)
     conflicts = sum(1 for c in report.cells.values() if c.conflict)
     if conflicts:
-        items += f'<li>{verdict_badge("conflict")} <strong class="count">{conflicts}</strong> keys</li>'
+        keys = "key" if conflicts == 1 else "keys"
+        items += f'<li>{verdict_badge("conflict")} <strong class="count">{conflicts}</strong> {keys}</li>'
     return f'<ul class="counts">{items}</ul>'
 
 
