@@ -73,6 +73,18 @@ def minimal_case(pair: LayerPair) -> Case:
     return Case(find(draw_params(pair), lambda _: True, settings=quiet), "normal", 0)
 
 
+def _skip_reason(target: Target) -> str | None:
+    """Why this target cannot run here (a declared skip, or no such device), if it cannot."""
+    if target.mode in target.pair.skip_modes:
+        return f"{target.mode} mode not checked: {target.pair.skip_modes[target.mode]}"
+    if target.device.startswith("cuda"):
+        from harness.frameworks import torch
+
+        if not torch().cuda.is_available():
+            return f"device {target.device!r} not present: torch.cuda.is_available() is False on this machine"
+    return None
+
+
 def _summary(metrics: list[TensorMetrics]) -> dict[str, Any]:
     return {
         "headroom": max((m.headroom for m in metrics), default=0.0),
@@ -114,9 +126,10 @@ def run_check(target: Target, *, max_examples: int | None = None, case: Case | N
         tolerance=policy.to_json(), known_divergence=known.reason if known else None, run_id=run_id,
     )
     worst: list[TensorMetrics] = []
-    if target.mode in pair.skip_modes:
+    skip = _skip_reason(target)
+    if skip:
         record.verdict = "skip"
-        record.message = f"{target.mode} mode not checked: {pair.skip_modes[target.mode]}"
+        record.message = skip
         return record
 
     def attempt(c: Case) -> None:

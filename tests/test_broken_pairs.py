@@ -162,3 +162,12 @@ def test_a_backward_only_bug_is_localised_walking_back_from_the_output():
     assert record.localisation["direction"] == "backward"
     assert [r["stage"] for r in record.localisation["stages"]] == ["scale", "relu"]
     assert record.localisation["first"] == "relu"
+
+
+def test_a_cuda_target_without_a_gpu_is_a_skip_that_says_why():
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU: the CUDA path runs for real")
+    record = run_check(Target(bp.correct_linear, "forward", "float32", device="cuda"))
+    assert record.verdict == "skip" and "torch.cuda.is_available() is False" in record.message
