@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from conformance.catalogue import SEED_001, SEED_002, SEED_003, twins
+from conformance.catalogue import SEED_001, SEED_002, SEED_003, dense_map, twins
 from harness.bridge import TRANSPOSE
 from harness.spec import KnownDivergence, LayerPair, Link, Origin, Tensor
 
@@ -19,15 +19,6 @@ __all__ = ["PAIRS"]
 _BATCH = st.integers(1, 3)
 _SEQ = st.integers(1, 5)
 _SIZE = st.integers(1, 8)
-
-
-def _dense(*paths: str) -> dict[str, Link | str]:
-    """Map torch's (out, in) ``weight`` and ``bias`` at each path onto Keras's (in, out) ``kernel`` and ``bias``."""
-    return {
-        key: value
-        for path in paths
-        for key, value in ((f"{path}.weight", Link(f"{path}.kernel", TRANSPOSE)), (f"{path}.bias", f"{path}.bias"))
-    }
 
 
 _torch, _tf = twins("attention")
@@ -78,7 +69,7 @@ PAIRS: tuple[LayerPair, ...] = (
         tf=lambda p: _tf().SelfAttention(p["embed_dim"]),
         dims={"batch": _BATCH, "seq": _SEQ, "embed_dim": _SIZE},
         inputs=(Tensor("x", ("batch", "seq", "embed_dim")),),
-        weights=_dense("query", "key", "value"),
+        weights={**dense_map("query"), **dense_map("key"), **dense_map("value")},
         description="softmax(Q K^T / sqrt(d)) V with Q, K, V = Linear(d, d)(x).",
     ),
     LayerPair(
@@ -94,7 +85,8 @@ PAIRS: tuple[LayerPair, ...] = (
             "embed_dim": lambda p: p["num_heads"] * p["head_dim"],
         },
         inputs=(Tensor("x", ("batch", "seq", "embed_dim")),),
-        weights=_dense("query_dense", "key_dense", "value_dense", "combine_heads"),
+        weights={path: link for layer in ("query_dense", "key_dense", "value_dense", "combine_heads")
+                 for path, link in dense_map(layer).items()},
         description="Dense q/k/v, split into heads, softmax(Q K^T / sqrt(head_dim)) V per head, combine_heads.",
     ),
 )

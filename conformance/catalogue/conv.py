@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from conformance.catalogue import SEED_002, SEED_003, twins
+from conformance.catalogue import BN_TRAIN_SKIP, SEED_002, SEED_003, batch_norm_map, inside, twins
 from harness.bridge import CONV2D_OIHW_TO_HWIO, CONV_TRANSPOSE2D_IOHW_TO_HWOI, TRANSPOSE
 from harness.spec import KnownDivergence, LayerPair, Link, Origin, Stage, Tensor, TorchOnly
 
@@ -26,13 +26,6 @@ _X_IN = (Tensor("x", ("batch", "in_channels", "height", "width"), layout="channe
 # Continuous values only: ties or planted zeros can make two differently ordered (or padded)
 # results coincide, and a declared divergence must reproduce on every example.
 _DIVERGING_REGIMES = ("normal", "large", "tiny")
-# The blocks hold batch norms; training mode is the training-mode issue's. What it will meet:
-_BN_TRAIN_SKIP = (
-    "training-mode checks come with the training-mode issue; torch refuses batch statistics of one "
-    "value per channel (batch 1 at 1x1), and torch updates running_var with the unbiased batch variance "
-    "where Keras updates moving_variance with the biased one, so the buffers will differ (outputs agree)"
-)
-_NUM_BATCHES_TRACKED = TorchOnly("Keras keeps no batch counter; only momentum=None would read it")
 
 
 def _conv(path: str, *, bias: bool = True) -> dict[str, Link | str]:
@@ -43,38 +36,22 @@ def _conv(path: str, *, bias: bool = True) -> dict[str, Link | str]:
     return weights
 
 
-def _batch_norm(path: str) -> dict[str, Link | TorchOnly | str]:
-    """Map a ``BatchNorm2d`` onto a ``BatchNormalization``; the running variance is drawn positive."""
-    return {
-        f"{path}.weight": f"{path}.gamma",
-        f"{path}.bias": f"{path}.beta",
-        f"{path}.running_mean": Link(f"{path}.moving_mean"),
-        f"{path}.running_var": Link(f"{path}.moving_variance", init="positive"),
-        f"{path}.num_batches_tracked": _NUM_BATCHES_TRACKED,
-    }
-
-
-def _at(path: str, name: str) -> str:
-    """``name`` inside the sub-layer at ``path`` ("" for the pair's layer itself)."""
-    return f"{path}.{name}" if path else name
-
-
 def _conv_block(path: str) -> dict[str, Link | TorchOnly | str]:
     """Map a ConvBlock at ``path`` (``block.0`` conv without bias, ``block.1`` batch norm)."""
-    return {**_conv(_at(path, "block.0"), bias=False), **_batch_norm(_at(path, "block.1"))}
+    return {**_conv(inside(path, "block.0"), bias=False), **batch_norm_map(inside(path, "block.1"))}
 
 
 def _down_block(path: str) -> dict[str, Link | TorchOnly | str]:
     """Map a DownBlock: its two ConvBlocks are ``block.0`` and ``block.1`` on both sides."""
-    return _conv_block(_at(path, "block.*"))
+    return _conv_block(inside(path, "block.*"))
 
 
 def _up_block(path: str) -> dict[str, Link | TorchOnly | str]:
     """Map an UpBlock: the transposed conv ``up`` and the ConvBlocks ``conv.0``, ``conv.1``."""
     return {
-        _at(path, "up.weight"): Link(_at(path, "up.kernel"), CONV_TRANSPOSE2D_IOHW_TO_HWOI),
-        _at(path, "up.bias"): _at(path, "up.bias"),
-        **_conv_block(_at(path, "conv.*")),
+        inside(path, "up.weight"): Link(inside(path, "up.kernel"), CONV_TRANSPOSE2D_IOHW_TO_HWOI),
+        inside(path, "up.bias"): inside(path, "up.bias"),
+        **_conv_block(inside(path, "conv.*")),
     }
 
 
@@ -230,7 +207,7 @@ PAIRS: tuple[LayerPair, ...] = (
         output_layout="channels_first",
         stages=_stages("block.0", "block.1", "block.2"),
         modes=("eval", "train"),
-        skip_modes={"train": _BN_TRAIN_SKIP},
+        skip_modes={"train": BN_TRAIN_SKIP},
         description="Conv2d(bias=False) -> BatchNorm2d -> ReLU vs explicit symmetric padding + Conv2D -> BN -> ReLU.",
     ),
     LayerPair(
@@ -240,11 +217,11 @@ PAIRS: tuple[LayerPair, ...] = (
         tf=lambda p: _tf().ResidualBlock(p["channels"]),
         dims={"batch": _BATCH, "channels": _CHANNELS, "height": _SPATIAL, "width": _SPATIAL},
         inputs=_X,
-        weights={**_conv("conv1"), **_batch_norm("bn1"), **_conv("conv2"), **_batch_norm("bn2")},
+        weights={**_conv("conv1"), **batch_norm_map("bn1"), **_conv("conv2"), **batch_norm_map("bn2")},
         output_layout="channels_first",
         stages=_stages("conv1", "bn1", "conv2", "bn2"),
         modes=("eval", "train"),
-        skip_modes={"train": _BN_TRAIN_SKIP},
+        skip_modes={"train": BN_TRAIN_SKIP},
         description="conv3x3-BN-ReLU-conv3x3-BN plus the identity, then ReLU.",
     ),
     LayerPair(
@@ -293,7 +270,7 @@ PAIRS: tuple[LayerPair, ...] = (
         output_layout="channels_first",
         stages=_stages("block.0", "block.1", "block.2"),
         modes=("eval", "train"),
-        skip_modes={"train": _BN_TRAIN_SKIP},
+        skip_modes={"train": BN_TRAIN_SKIP},
         description="ConvBlock -> ConvBlock -> MaxPool2d(2) (odd sizes floor on both sides).",
     ),
     LayerPair(
@@ -318,7 +295,7 @@ PAIRS: tuple[LayerPair, ...] = (
         output_layout="channels_first",
         stages=_stages("up", "conv.0", "conv.1"),
         modes=("eval", "train"),
-        skip_modes={"train": _BN_TRAIN_SKIP},
+        skip_modes={"train": BN_TRAIN_SKIP},
         description="ConvTranspose2d(k=2, s=2), concatenation with the skip on channels, two ConvBlocks.",
     ),
     LayerPair(
@@ -358,7 +335,7 @@ PAIRS: tuple[LayerPair, ...] = (
         # ``bottom`` is an nn.Sequential in torch and a plain list in Keras: its two ConvBlocks are the stages.
         stages=_stages("down1", "down2", "down3", "bottom.0", "bottom.1", "up3", "up2", "up1", "final"),
         modes=("eval", "train"),
-        skip_modes={"train": _BN_TRAIN_SKIP},
+        skip_modes={"train": BN_TRAIN_SKIP},
         description="A three-level U-Net of ConvBlocks with skip connections and a 1x1 output conv.",
     ),
 )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from conformance.catalogue import SEED_000, SEED_001, SEED_002, SEED_003, SEED_004, twins
+from conformance.catalogue import SEED_000, SEED_001, SEED_002, SEED_003, SEED_004, dense_map, twins
 from harness.bridge import TRANSPOSE
 from harness.spec import KnownDivergence, LayerPair, Link, Origin, Tensor
 
@@ -24,7 +24,7 @@ _ACTIVATIONS = st.sampled_from(
 _SIZES = {"batch": st.integers(1, 4), "in_features": st.integers(1, 12), "units": st.integers(1, 12)}
 _X = (Tensor("x", ("batch", "in_features")),)
 _KERNEL = {"weight": Link("kernel", TRANSPOSE)}
-_KERNEL_BIAS = {"weight": Link("kernel", TRANSPOSE), "bias": "bias"}
+_KERNEL_BIAS = dense_map()
 
 
 _torch, _tf = twins("dense")

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from conformance.catalogue import SEED_000, SEED_001, SEED_004, twins
-from harness.bridge import TRANSPOSE
-from harness.spec import LayerPair, Link, Origin, Stage, Tensor
+from conformance.catalogue import SEED_000, SEED_001, SEED_004, dense_map, twins
+from harness.spec import LayerPair, Origin, Stage, Tensor
 
 __all__ = ["PAIRS"]
 
@@ -17,11 +16,6 @@ __all__ = ["PAIRS"]
 _BATCH = st.integers(1, 4)
 _FEATURES = st.integers(1, 12)
 _X = (Tensor("x", ("batch", "in_features")),)
-
-
-def _dense(path: str) -> dict[str, Link | str]:
-    """Map torch's (out, in) ``weight`` and ``bias`` at ``path`` onto Keras's (in, out) ``kernel`` and ``bias``."""
-    return {f"{path}.weight": Link(f"{path}.kernel", TRANSPOSE), f"{path}.bias": f"{path}.bias"}
 
 
 _torch, _tf = twins("models")
@@ -39,7 +33,7 @@ PAIRS: tuple[LayerPair, ...] = (
             "in_features": lambda p: p["layer_sizes"][0],
         },
         inputs=_X,
-        weights=_dense("layers.*"),
+        weights=dense_map("layers.*"),
         stages=(Stage("layers", "layers.*", "layers.*"),),
         description="A ModuleList of Linear layers (layers.0, layers.1, ...) vs a list of Dense layers.",
     ),
@@ -56,7 +50,7 @@ PAIRS: tuple[LayerPair, ...] = (
         dims={"batch": _BATCH, "in_features": _FEATURES, "out_features": _FEATURES, "condition": st.booleans()},
         inputs=_X,
         call_args=("condition",),
-        weights={**_dense("branch1"), **_dense("branch2")},
+        weights={**dense_map("branch1"), **dense_map("branch2")},
         description="Two Linear branches picked by a Python bool; the branch not taken gets no gradient.",
     ),
     LayerPair(
@@ -66,7 +60,7 @@ PAIRS: tuple[LayerPair, ...] = (
         tf=lambda p: _tf().MyNetwork(p["in_features"], p["hidden"], p["out_features"]),
         dims={"batch": _BATCH, "in_features": _FEATURES, "hidden": _FEATURES, "out_features": _FEATURES},
         inputs=_X,
-        weights={**_dense("fc1"), **_dense("fc2")},
+        weights={**dense_map("fc1"), **dense_map("fc2")},
         stages=(Stage("fc1", "fc1", "fc1"), Stage("fc2", "fc2", "fc2")),
         description="Linear -> ReLU -> Linear.",
     ),
@@ -83,7 +77,7 @@ PAIRS: tuple[LayerPair, ...] = (
         # both frameworks (measured: 1.1e-5 relative on gradients of 1e-9; float64 agrees). The
         # 'large' regime stays on for every softmax-free pair.
         inputs=(Tensor("x", ("batch", "in_features"), regimes=("normal", "zeros", "ties", "tiny")),),
-        weights={**_dense("dense1"), **_dense("dense2")},
+        weights={**dense_map("dense1"), **dense_map("dense2")},
         stages=(Stage("dense1", "dense1", "dense1"), Stage("dense2", "dense2", "dense2")),
         description="A keras.Model subclass of two MyDense layers (relu, then softmax) vs an nn.Module.",
     ),

@@ -12,9 +12,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from conformance.catalogue import SEED_001, SEED_002, SEED_003, twins
-from harness.bridge import TRANSPOSE
-from harness.spec import KnownDivergence, LayerPair, Link, Origin, Params, Stage, Tensor, TorchOnly
+from conformance.catalogue import BN_TRAIN_SKIP, SEED_001, SEED_002, SEED_003, batch_norm_map, dense_map, twins
+from harness.spec import KnownDivergence, LayerPair, Link, Origin, Params, Stage, Tensor
 
 __all__ = ["PAIRS"]
 
@@ -26,33 +25,6 @@ _SEQ = st.integers(1, 5)
 # are drawn, in every value regime.
 _NORM_FEATURES = st.integers(2, 8)
 _NORM_X = (Tensor("x", ("batch", "seq", "features")),)
-
-# Training mode for batch norm is the training-mode issue's; what it will meet is recorded here.
-_BN_TRAIN_SKIP = (
-    "training-mode checks come with the training-mode issue; batch statistics need batch >= 2 "
-    "(torch refuses a batch of 1), and torch updates running_var with the unbiased batch variance "
-    "where Keras updates moving_variance with the biased one, so the buffers will differ (outputs agree)"
-)
-
-
-def _dense(torch_path: str, tf_path: str | None = None) -> dict[str, Link | str]:
-    """torch's (out, in) ``weight`` and ``bias`` at ``torch_path`` -> Keras's (in, out) ``kernel`` and ``bias``."""
-    tf_path = torch_path if tf_path is None else tf_path
-    return {f"{torch_path}.weight": Link(f"{tf_path}.kernel", TRANSPOSE), f"{torch_path}.bias": f"{tf_path}.bias"}
-
-
-def _batch_norm(torch_path: str = "", tf_path: str | None = None) -> dict[str, Link | TorchOnly | str]:
-    """A ``BatchNorm1d`` at ``torch_path`` -> a ``BatchNormalization`` at ``tf_path`` ("" for the layer itself)."""
-    tf_path = torch_path if tf_path is None else tf_path
-    t = f"{torch_path}." if torch_path else ""
-    k = f"{tf_path}." if tf_path else ""
-    return {
-        f"{t}weight": f"{k}gamma",
-        f"{t}bias": f"{k}beta",
-        f"{t}running_mean": Link(f"{k}moving_mean"),
-        f"{t}running_var": Link(f"{k}moving_variance", init="positive"),
-        f"{t}num_batches_tracked": TorchOnly("Keras keeps no batch counter; only momentum=None would read it"),
-    }
 
 
 def _torch_batch_norm(p: Params) -> Any:
@@ -77,36 +49,44 @@ _GAMMA_BETA: dict[str, Link | str] = {"gamma": "gamma", "beta": "beta"}
 PAIRS: tuple[LayerPair, ...] = (
     LayerPair(
         name="dense_block_001",
-        origin=Origin(seed=SEED_001, tutorial_name="my_dense_block", shown=("tf",),
-                      note="the tutorial's function as a layer; torch converts Keras's BatchNormalization defaults"),
+        origin=Origin(
+            seed=SEED_001,
+            tutorial_name="my_dense_block",
+            shown=("tf",),
+            note="the tutorial's function as a layer; torch converts Keras's BatchNormalization defaults",
+        ),
         torch=lambda p: _torch().DenseBlock(p["in_features"], p["units"]),
         tf=lambda p: _tf().DenseBlock(p["units"]),
         dims={"batch": _BATCH, "in_features": _SIZE, "units": _SIZE},
         inputs=_X,
-        weights={**_dense("dense"), **_batch_norm("batch_norm")},
+        weights={**dense_map("dense"), **batch_norm_map("batch_norm")},
         modes=("eval", "train"),
-        skip_modes={"train": _BN_TRAIN_SKIP},
+        skip_modes={"train": BN_TRAIN_SKIP},
         stages=(Stage("dense", "dense", "dense"), Stage("batch_norm", "batch_norm", "batch_norm")),
         description="Dense(relu) -> BatchNormalization() vs Linear -> ReLU -> BatchNorm1d(eps=1e-3, momentum=0.01)",
     ),
     LayerPair(
         name="functional_mlp_001",
-        origin=Origin(seed=SEED_001, tutorial_name="tf.keras.Model", shown=("tf",),
-                      note="the functional MLP, tf.keras.Model(inputs=input_tensor, outputs=output_tensor): "
-                           "Input(10) -> my_dense_block(64) -> my_dense_block(32) -> Dense(1), sizes drawn"),
+        origin=Origin(
+            seed=SEED_001,
+            tutorial_name="tf.keras.Model",
+            shown=("tf",),
+            note="the functional MLP, tf.keras.Model(inputs=input_tensor, outputs=output_tensor): "
+            "Input(10) -> my_dense_block(64) -> my_dense_block(32) -> Dense(1), sizes drawn",
+        ),
         torch=lambda p: _torch().FunctionalMLP(p["in_features"], (p["width1"], p["width2"])),
         tf=lambda p: _tf().functional_mlp(p["in_features"], (p["width1"], p["width2"])),
         dims={"batch": _BATCH, "in_features": _SIZE, "width1": _SIZE, "width2": _SIZE},
         inputs=_X,
         weights={
-            **_dense("blocks.0.dense", "block1_dense"),
-            **_batch_norm("blocks.0.batch_norm", "block1_bn"),
-            **_dense("blocks.1.dense", "block2_dense"),
-            **_batch_norm("blocks.1.batch_norm", "block2_bn"),
-            **_dense("head"),
+            **dense_map("blocks.0.dense", "block1_dense"),
+            **batch_norm_map("blocks.0.batch_norm", "block1_bn"),
+            **dense_map("blocks.1.dense", "block2_dense"),
+            **batch_norm_map("blocks.1.batch_norm", "block2_bn"),
+            **dense_map("head"),
         },
         modes=("eval", "train"),
-        skip_modes={"train": _BN_TRAIN_SKIP},
+        skip_modes={"train": BN_TRAIN_SKIP},
         stages=(
             Stage("block1_dense", "blocks.0.dense", "block1_dense"),
             Stage("block1_bn", "blocks.0.batch_norm", "block1_bn"),
@@ -118,14 +98,18 @@ PAIRS: tuple[LayerPair, ...] = (
     ),
     LayerPair(
         name="batch_norm_defaults",
-        origin=Origin(seed=SEED_001, tutorial_name="my_dense_block", shown=("tf",),
-                      note="the catalogue's 'BatchNormalization defaults differ' divergence: both frameworks' "
-                           "own batch-norm layers, defaults untouched"),
+        origin=Origin(
+            seed=SEED_001,
+            tutorial_name="my_dense_block",
+            shown=("tf",),
+            note="the catalogue's 'BatchNormalization defaults differ' divergence: both frameworks' "
+            "own batch-norm layers, defaults untouched",
+        ),
         torch=_torch_batch_norm,
         tf=_keras_batch_norm,
         dims={"batch": _BATCH, "features": _SIZE},
         inputs=(Tensor("x", ("batch", "features")),),
-        weights=_batch_norm(),
+        weights=batch_norm_map(),
         known_divergences=tuple(
             KnownDivergence(
                 check,
@@ -162,8 +146,12 @@ PAIRS: tuple[LayerPair, ...] = (
     ),
     LayerPair(
         name="layer_norm_002_vs_003",
-        origin=Origin(seed=SEED_002, tutorial_name="LayerNorm", shown=("torch",),
-                      note="compared with seed 003's LayerNormalization, the Keras layer it resembles"),
+        origin=Origin(
+            seed=SEED_002,
+            tutorial_name="LayerNorm",
+            shown=("torch",),
+            note="compared with seed 003's LayerNormalization, the Keras layer it resembles",
+        ),
         torch=lambda p: _torch().LayerNorm(p["features"]),
         tf=lambda p: _tf().LayerNormalization(),
         dims={"batch": _BATCH, "seq": _SEQ, "features": st.integers(2, 8)},
