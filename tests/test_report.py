@@ -303,3 +303,201 @@ def test_rendering_imports_neither_torch_nor_tensorflow(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
     assert (directory / "index.html").stat().st_size > 10_000
+
+
+# --- schema 2: the checks state .. train_step, graph mode, execution and trajectory ------------------------------
+
+EXECUTION = {"tf": "tf.function(jit_compile=True)", "torch": "torch.compile(backend='inductor')", "tf_traces": 7,
+             "torch_compiles": 3, "layers_built": 5, "examples": 26}
+TRAIN_REASON = "torch normalises by the biased batch variance in training, Keras by the unbiased"
+
+
+def trajectory(*headrooms: Any) -> list[dict[str, Any]]:
+    """A train_step trajectory as the check writes it: one entry per SGD step, step 0 the loaded weights."""
+    return [{"step": i, "max_abs_error": 0.0 if h == 0 else (h if isinstance(h, str) else h * 1e-6),
+             "max_rel_error": 0.0 if h == 0 else 1e-7, "headroom": h, "ok": float(h) < 1}
+            for i, h in enumerate(headrooms)]
+
+
+def schema2() -> list[Record]:
+    """One pair through every check and mode, a failing training step, and a check and mode no version knows."""
+    na = {"keras .keras file: output": {"name": "keras .keras file: output", "ok": True, "total": 0, "mismatched": 0,
+                                        "headroom": 0.0, "note": "not applicable: the layer has no Keras config"}}
+    stats = metrics(0.4, name="zero fraction torch")
+    stats["zero fraction torch"]["note"] = "within 4.5 sigma of p=0.5 over 4096 draws"
+    return [
+        record("dense_ok", "pass", check="parameters"),
+        record("dense_ok", "pass", metrics=metrics(0.02), per_example=examples(0.01, 0.02)),
+        record("dense_ok", "pass", mode="graph", metrics=metrics(0.05), execution=EXECUTION),
+        record("dense_ok", "pass", check="gradient", mode="graph", metrics=metrics(0.05, name="grad x"),
+               execution={"tf": "tf.function(jit_compile=True)", "tf_traces": 1, "examples": 1}),
+        record("dense_ok", "known-divergence", check="gradient", metrics=metrics(3.0, ok=False), mode="train",
+               known_divergence=TRAIN_REASON),
+        record("dense_ok", "pass", check="state", mode="train",
+               metrics=metrics(0.1, name="state running_var (call 2)")),
+        record("dense_ok", "pass", check="statistics", mode="train", metrics=stats),
+        record("dense_ok", "pass", check="serialization",
+               metrics={**metrics(0.0, name="torch state_dict: output"), **na}),
+        record("dense_ok", "pass", check="train_step", mode="train", trajectory=trajectory(0, 0.01, 0.02, 0.03)),
+        record("sgd_drift", "fail", check="train_step", mode="train", metrics=metrics("inf", ok=False, name="weight"),
+               trajectory=trajectory(0, 0.5, 0.9, 4.0, "inf", "nan")),
+        record("sgd_drift", "skip", check="mystery_check", mode="jit", message="mystery checks run elsewhere"),
+    ]
+
+
+@pytest.fixture
+def page2(tmp_path: Path) -> str:
+    """The schema-2 records rendered."""
+    return render([write(tmp_path / "run2", schema2())]).read_text(encoding="utf-8")
+
+
+def block(page: str, pair: str, check: str, mode: str) -> str:
+    """The details block of one record (float32, cpu)."""
+    match = re.search(rf'<details class="record[^"]*" id="rec-{pair}--{check}--float32--cpu--{mode}".*?</details>',
+                      page, re.S)
+    assert match, f"no block for {pair} {check} {mode}"
+    return match.group(0)
+
+
+def test_the_report_knows_the_specs_checks_and_modes_in_the_specs_order():
+    from harness.report import dimensions
+    from harness.spec import CHECKS, MODES
+
+    assert dimensions.CHECKS == CHECKS and dimensions.MODES == MODES
+
+
+def test_matrix_columns_follow_check_then_mode_order_with_unknown_ones_last(page2):
+    checks = re.findall(r'class="dim-check">(\w+)</th>', page2)
+    assert checks == ["parameters", "forward", "gradient", "state", "statistics", "serialization", "train_step",
+                      "mystery_check"]
+    # per check, modes in the order eval, train, graph; the unknown mode after them
+    modes = re.findall(r'class="dim-mode">(\w+)</th>', page2)
+    assert modes == ["eval", "eval", "graph", "train", "graph", "train", "train", "eval", "train", "jit"]
+    header = re.search(r'<th scope="col" colspan="1" title="([^"]*)" class="dim-check">train_step</th>', page2)
+    assert header and "SGD steps" in header.group(1)
+    key = re.search(r'<details class="columns">.*?</details>', page2, re.S).group(0)
+    assert "<code>mystery_check</code></dt><dd>not described by this version of the report" in key
+    assert "<code>graph</code></dt><dd>inference compiled: tf.function (XLA) vs torch.compile" in key
+    row = matrix_row(page2, "sgd_drift")
+    assert 'href="#rec-sgd_drift--mystery_check--float32--cpu--jit"' in row and "– skip" in row
+    assert 'id="rec-sgd_drift--mystery_check--float32--cpu--jit"' in page2
+
+
+def breakdown_row(page: str, value: str) -> list[str]:
+    """The counts of one row of the summary's per-check / per-mode table."""
+    table = re.search(r'<table class="breakdown">.*?</table>', page, re.S).group(0)
+    row = re.search(rf'<th scope="row"[^>]*>{value}</th>(.*?)</tr>', table, re.S)
+    assert row, f"no breakdown row for {value}"
+    return re.findall(r"<td[^>]*>(\d+)</td>", row.group(1))
+
+
+def test_summary_counts_records_per_check_and_per_mode(page2):
+    summary = page2[page2.index('<section id="summary"'):page2.index('<section id="matrix"')]
+    table = re.search(r'<table class="breakdown">.*?</table>', summary, re.S).group(0)
+    # columns: the verdicts that occur, in the usual order, then the total
+    assert re.findall(r'<span class="v v-([\w-]+)">', table) == ["pass", "fail", "known-divergence", "skip"]
+    rows = re.findall(r'<th scope="row"[^>]*>(\w+)</th>', table)
+    assert rows == ["parameters", "forward", "gradient", "state", "statistics", "serialization", "train_step",
+                    "mystery_check", "eval", "train", "graph", "jit"]
+    assert breakdown_row(summary, "train_step") == ["1", "1", "0", "0", "2"]
+    assert breakdown_row(summary, "gradient") == ["1", "0", "1", "0", "2"]
+    assert breakdown_row(summary, "graph") == ["2", "0", "0", "0", "2"]
+    assert breakdown_row(summary, "train") == ["3", "1", "1", "0", "5"]
+    assert breakdown_row(summary, "mystery_check") == ["0", "0", "0", "1", "1"]
+
+
+def test_a_compiled_record_shows_how_it_ran(page2):
+    graph = block(page2, "dense_ok", "forward", "graph")
+    assert "<h4>How it ran</h4>" in graph
+    assert "7 tf.function traces and 3 torch.compile compilations for 26 examples; 5 layers built." in graph
+    table = re.search(r'<table class="execution">.*?</table>', graph, re.S).group(0)
+    cells = dict(re.findall(r'<th scope="row">([^<]+)</th><td[^>]*>(.*?)</td>', table))
+    assert cells["tf.function traces"] == "7" and cells["torch.compile compilations"] == "3"
+    assert cells["layers built"] == "5" and cells["examples"] == "26"
+    assert cells["TF ran under"] == "<code>tf.function(jit_compile=True)</code>"
+    assert cells["torch ran under"] == f"<code>{html.escape(EXECUTION['torch'])}</code>"
+    # keys may be missing: what is there still reads as a sentence, in the singular where it is one
+    partial = block(page2, "dense_ok", "gradient", "graph")
+    assert "1 tf.function trace for 1 example." in partial and "torch ran under" not in partial
+    assert "How it ran" not in block(page2, "dense_ok", "forward", "eval")
+
+
+def chart(html_text: str) -> str:
+    """The one trajectory chart of a block."""
+    charts = re.findall(r'<svg class="traj".*?</svg>', html_text, re.S)
+    assert len(charts) == 1, f"{len(charts)} trajectory charts"
+    return charts[0]
+
+
+def test_a_training_step_draws_its_trajectory_with_a_point_per_step(page2):
+    ok = block(page2, "dense_ok", "train_step", "train")
+    svg = chart(ok)
+    assert len(re.findall(r'<circle [^>]*class="s-headroom', svg)) == 4
+    assert len(re.findall(r'<circle [^>]*class="s-abs', svg)) == 4
+    assert 'role="img"' in svg and "<title>Weight divergence between torch and TF over 4 steps" in svg
+    assert "every step below the tolerance (headroom 1)" in svg and 'class="edge"' in svg
+    assert ">SGD step</text>" in svg and ">value (log scale)</text>" in svg
+    ticks = re.findall(r'<text class="tick" x="[\d.]+" y="[\d.]+" text-anchor="end">([^<]+)</text>', svg)
+    assert ticks[-1] == "0" and "1" in ticks  # step 0 agrees exactly: zeros sit on a floor labelled 0
+    steps = re.findall(r'<text class="tick" x="[\d.]+" y="[\d.]+" text-anchor="middle">(\d+)</text>', svg)
+    assert steps == ["0", "1", "2", "3"]
+    table = re.search(r'<table class="trajectory">.*?</table>', ok, re.S).group(0)
+    assert re.findall(r'<th scope="row">(\d+)</th>', table) == ["0", "1", "2", "3"]
+    assert "the worst example" in ok
+
+
+def test_a_diverging_trajectory_with_inf_and_nan_still_draws_and_marks_the_failing_steps(page2):
+    fail = block(page2, "sgd_drift", "train_step", "train")
+    svg = chart(fail)
+    heads = re.findall(r'<circle cx="([\d.]+)" cy="([\d.]+)" r="3" class="s-headroom( bad)?">', svg)
+    assert len(heads) == 6 and [bool(b) for _, _, b in heads] == [False, False, False, True, True, True]
+    assert all(0 <= float(cy) <= 220 for _, cy, _ in heads)
+    band = re.search(r'y="([\d.]+)" text-anchor="end">inf/NaN</text>', svg)
+    assert band, "no band for non-finite values"
+    assert {float(cy) for _, cy, _ in heads[4:]} == {float(band.group(1)) - 3}  # inf and nan plot in the band
+    assert "first at or above the tolerance (headroom 1) at step 3" in svg and "largest headroom inf" in svg
+    assert "<title>step 4: headroom inf</title>" in svg
+    table = re.search(r'<table class="trajectory">.*?</table>', fail, re.S).group(0)
+    assert table.count('<tr class="bad">') == 3 and ">inf</td>" in table and "the failing example" in fail
+
+
+def test_trajectory_chart_skips_missing_values_and_handles_one_step_and_all_zeros():
+    from harness.report.svg import trajectory_chart
+
+    gap = trajectory_chart([{"step": 0, "headroom": 0.1, "max_abs_error": 1e-3},
+                            {"step": 1, "headroom": None, "max_abs_error": "oops"},
+                            {"step": 2, "headroom": 0.3, "max_abs_error": 2e-3},
+                            {"step": 3, "headroom": 0.2, "max_abs_error": 3e-3}], "t")
+    assert len(re.findall(r'<circle [^>]*class="s-headroom', gap)) == 3
+    assert len(re.findall(r'<circle [^>]*class="s-abs', gap)) == 3
+    # the line breaks at the step without a value: a move to step 0, a move to step 2, a line to step 3
+    assert re.search(r'<path class="s-headroom" d="M[\d.]+ [\d.]+ M[\d.]+ [\d.]+ L[\d.]+ [\d.]+"/>', gap)
+    one = trajectory_chart([{"step": 0, "headroom": 0, "max_abs_error": 0}], "exact")
+    assert len(re.findall(r"<circle ", one)) == 2 and '<path class="s-' not in one
+    assert all(0 <= float(v) <= 480 for v in re.findall(r'c[xy]="([-\d.]+)"', one))
+    assert trajectory_chart([], "nothing") == ""
+
+
+def test_new_checks_show_their_metrics_notes_and_not_applicable_round_trips(page2):
+    serial = block(page2, "dense_ok", "serialization", "eval")
+    na = re.search(r'<tr class="na"><th scope="row">keras .keras file: output.*?</tr>', serial, re.S)
+    assert na and "not applicable: the layer has no Keras config" in na.group(0) and "– not applicable" in na.group(0)
+    assert "torch state_dict: output" in serial
+    stats = block(page2, "dense_ok", "statistics", "train")
+    assert "zero fraction torch" in stats and "within 4.5 sigma of p=0.5 over 4096 draws" in stats
+    assert "state running_var (call 2)" in block(page2, "dense_ok", "state", "train")
+
+
+def test_a_divergence_declared_for_some_modes_says_which(page2):
+    pair = section(page2, "dense_ok")
+    assert f"<strong>Declared known divergence</strong> (in train mode): {html.escape(TRAIN_REASON)}" in pair
+    summary = page2[page2.index('<section id="summary"'):page2.index('<section id="matrix"')]
+    assert f"{html.escape(TRAIN_REASON)} (in train mode)" in summary
+
+
+def test_a_schema_1_result_directory_still_renders(tmp_path):
+    old = record("dense_ok", "pass", metrics=metrics()).to_json()
+    del old["execution"], old["trajectory"]
+    (tmp_path / "results.jsonl").write_text(json.dumps({**old, "schema_version": 1}) + "\n")
+    page = render([tmp_path]).read_text()
+    assert "✓ pass" in matrix_row(page, "dense_ok") and "How it ran" not in page and "svg class=\"traj\"" not in page

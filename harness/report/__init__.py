@@ -6,8 +6,10 @@ unreadable: shown as unknown), and writes one HTML file: inline CSS, inline SVG 
 inline script, no network requests, readable with JavaScript off. Rendering is pure Python
 (stdlib html/json): it imports neither torch nor TensorFlow.
 
-Modules: ``model`` reads and merges, ``summary``, ``matrix``, ``details`` and ``bench`` render
-their sections, ``svg`` draws the charts, ``assets`` holds the CSS and script, ``fmt`` escapes.
+Modules: ``model`` reads and merges, ``dimensions`` orders and names the checks and modes,
+``summary``, ``matrix``, ``details`` and ``bench`` render their sections (``details`` places
+``execution``, how a compiled record ran, and ``trajectory``, a training step's drift), ``svg``
+draws the charts, ``assets`` holds the CSS and script, ``fmt`` escapes.
 """
 
 from __future__ import annotations

@@ -81,6 +81,25 @@ svg.spark path.bad{stroke:#c0392b}
 .side{border:2px dashed var(--conflict-fg);padding:4px 10px;border-radius:4px;min-width:0;overflow-x:auto}
 svg.bars text{font-size:11px}svg.bars .bar-torch{fill:#d9822b}svg.bars .bar-tf{fill:#3572b0}
 table.bench{margin:6px 0}
+table.matrix tbody th[scope=row]{position:sticky;left:0;background:#fff;z-index:1}
+details.columns{font-size:13px;margin:4px 0}dl.columns{margin:4px 0 4px 12px}dl.columns div{margin:1px 0}
+dl.columns dt{display:inline;font-weight:600}dl.columns dt::after{content:" — ";font-weight:400}
+dl.columns dd{display:inline;margin:0}
+table.breakdown{font-size:12.5px;margin:8px 0}table.breakdown caption{font-weight:600}
+table.breakdown th.group{background:#f7f7f7;font-weight:600;color:#555}
+td.zero{color:#bbb}
+tr.na th,tr.na td{color:#777;background:#fafafa}
+table.execution,table.trajectory{font-size:12.5px;margin:6px 0}
+table.execution caption{font-weight:400;color:#666;font-size:12px}
+div.trajectory{display:flex;flex-wrap:wrap;gap:14px;align-items:flex-start;margin:6px 0}
+svg.traj{flex:none;background:#fcfcfc;border:1px solid #e4e4e4}
+svg.traj text{font-size:10px;fill:#555}svg.traj .axis-label{font-size:11px;fill:#333}
+svg.traj .axis-line{stroke:#888;stroke-width:1}svg.traj .grid{stroke:#eee;stroke-width:1}
+svg.traj .edge{stroke:#c0392b;stroke-dasharray:5 3;stroke-width:1.2}
+svg.traj path,svg.traj line.s-headroom,svg.traj line.s-abs{fill:none;stroke-width:1.8}
+svg.traj .s-headroom{stroke:#2d5f9a}svg.traj .s-abs{stroke:#1a8a7a;stroke-dasharray:3 2}
+svg.traj circle.s-headroom{fill:#2d5f9a;stroke:none}svg.traj circle.s-abs{fill:#1a8a7a;stroke:none}
+svg.traj circle.bad{fill:#c0392b}
 [hidden]{display:none!important}
 """
 

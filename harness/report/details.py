@@ -1,7 +1,9 @@
 """Per-pair sections: every record's verdict, tolerance, metrics, evidence and reproduction.
 
 Why this much per record: the matrix says *where*; this says *why* and *what to run next*
-(the minimal case and its one-line command), so a reader never needs the JSONL.
+(the minimal case and its one-line command), so a reader never needs the JSONL. A training
+step's trajectory (``trajectory``) and a compiled record's execution (``execution``) have
+modules of their own; this one places them.
 """
 
 from __future__ import annotations
@@ -11,12 +13,15 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from harness.report.dimensions import ordered
+from harness.report.execution import execution_block
 from harness.report.fmt import e, fmt_num, num, slug, verdict_badge
 from harness.report.model import Cell, Entry, Report
 from harness.report.svg import headroom_sparkline
+from harness.report.trajectory import trajectory_block
 from harness.results import Record
 
-__all__ = ["pair_id", "pair_sections", "record_id"]
+__all__ = ["declared", "in_modes", "pair_id", "pair_sections", "record_id"]
 
 _OPEN = {"fail", "error", "conflict"}  # what needs a look opens; the expected stays one line
 
@@ -62,20 +67,26 @@ def _index(value: Any) -> str:
     return f"({value[0]},)" if len(value) == 1 else "(" + ", ".join(str(i) for i in value) + ")"
 
 
+def _not_applicable(m: dict[str, Any]) -> bool:
+    """A round trip that does not apply (serialization): ok, nothing compared, a note saying why."""
+    return m.get("total") == 0 and str(m.get("note", "")).startswith("not applicable")
+
+
 def _metric_row(name: str, m: dict[str, Any]) -> str:
-    """One tensor's comparison; headroom at or above 1 is what failed."""
+    """One tensor's comparison; headroom at or above 1 is what failed, a not-applicable one is neither."""
     h = num(m.get("headroom"))
-    bad = h is None or not h < 1
-    ok = "✓ ok" if m.get("ok") else "✗ mismatch"
+    na = _not_applicable(m)
+    bad = not na and (h is None or not h < 1)
+    ok = "– not applicable" if na else "✓ ok" if m.get("ok") else "✗ mismatch"
     note = f'<div class="muted">{e(m["note"])}</div>' if m.get("note") else ""
-    return (f'<tr class="{"bad" if bad else ""}"><th scope="row">{e(name)}{note}</th>'
+    return (f'<tr class="{"bad" if bad else "na" if na else ""}"><th scope="row">{e(name)}{note}</th>'
             f"<td>{e(_index(m.get('shape', [])))}</td><td class=\"num\">{e(fmt_num(m.get('max_abs_error')))}</td>"
             f"<td class=\"num\">{e(fmt_num(m.get('max_rel_error')))}</td>"
             f"<td class=\"num\">{e(m.get('mismatched', '—'))} / {e(m.get('total', '—'))}</td>"
             f"<td>{e(_index(m.get('worst_index', [])))}</td>"
             f"<td class=\"num\">{e(fmt_num(m.get('torch_value'), 8))}</td>"
             f"<td class=\"num\">{e(fmt_num(m.get('tf_value'), 8))}</td>"
-            f"<td class=\"num\">{e(fmt_num(h))}</td><td>{ok}</td></tr>")
+            f"<td class=\"num\">{'—' if na else e(fmt_num(h))}</td><td>{ok}</td></tr>")
 
 
 _METRIC_HEAD = "".join(f'<th scope="col">{h}</th>' for h in (
@@ -191,7 +202,7 @@ def _body(entry: Entry, several_sources: bool) -> str:
     """Everything recorded about one record, most decisive first."""
     r = entry.record
     return (_facts(r, entry, several_sources) + _message(r) + _error(r) + _reproduction(r) + _localisation(r)
-            + _metrics(r) + _tried(r))
+            + trajectory_block(r) + _metrics(r) + _tried(r) + execution_block(r))
 
 
 def _worst_headroom(cell: Cell) -> str:
@@ -220,6 +231,26 @@ def _cell_block(cell: Cell, several_sources: bool) -> str:
             f"{summary}{body}</details>")
 
 
+def declared(cells: Sequence[Cell], verdict: str | None = None) -> dict[str, str]:
+    """A pair's declared divergence reasons, each with the modes it was recorded in ("" when all of them).
+
+    Divergences may be declared per mode (say graph only): the reason alone would read as if
+    it held everywhere. ``verdict`` keeps only the records with that verdict (those reproduced).
+    """
+    modes: dict[str, set[str]] = {}
+    for cell in cells:
+        for en in cell.entries:
+            if en.record.known_divergence and verdict in (None, en.record.verdict):
+                modes.setdefault(en.record.known_divergence, set()).add(cell.key[4])
+    every = {c.key[4] for c in cells}
+    return {reason: "" if ms == every else ", ".join(ordered("mode", ms)) for reason, ms in modes.items()}
+
+
+def in_modes(modes: str) -> str:
+    """`` (in graph mode)`` for a reason recorded in some modes only."""
+    return f" (in {e(modes)} mode{'s' if ',' in modes else ''})" if modes else ""
+
+
 def _origin(cells: Sequence[Cell]) -> str:
     """Where a pair comes from, the divergences it declares and why modes were skipped (said once, not per record)."""
     origin = cells[0].entries[0].record.origin or {}
@@ -227,9 +258,9 @@ def _origin(cells: Sequence[Cell]) -> str:
     text = (f'<p class="origin">origin: <code>{e(seed or "?")}</code>'
             f"{f', tutorial name <strong>{e(name)}</strong>' if name else ''}</p>" if seed or name
             else '<p class="origin muted">origin not recorded</p>')
-    reasons = dict.fromkeys(en.record.known_divergence for c in cells for en in c.entries if en.record.known_divergence)
     skips = dict.fromkeys(en.record.message for c in cells for en in c.entries if en.record.verdict == "skip")
-    return (text + "".join(f'<p class="reason"><strong>Declared known divergence:</strong> {e(r)}</p>' for r in reasons)
+    return (text + "".join(f'<p class="reason"><strong>Declared known divergence</strong>'
+                           f"{in_modes(modes)}: {e(r)}</p>" for r, modes in declared(cells).items())
             + "".join(f'<p class="muted">Skipped: {e(m)}</p>' for m in skips))
 
 

@@ -1,8 +1,11 @@
 """The matrix: one row per pair, one column per check x dtype x device x mode.
 
 Why a matrix: 50 pairs x 8 columns is what a reader scans first; each cell says its verdict
-in a symbol and a word (colour only helps) and links to the record's details. The filter
-controls are hidden until the script shows them, so with JavaScript off every row shows.
+in a symbol and a word (colour only helps) and links to the record's details. Columns come
+in the order of ``dimensions`` (checks parameters ... train_step, modes eval, train, graph),
+unknown values after the known ones; a check or mode header says on hover what it compares.
+The filter controls are hidden until the script shows them, so with JavaScript off every
+row shows.
 """
 
 from __future__ import annotations
@@ -10,13 +13,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from harness.report.details import pair_id, record_id
+from harness.report.dimensions import DIMENSIONS, meaning, ordered
 from harness.report.fmt import SHORT, SYMBOL, VERDICT_ORDER, e, verdict_badge
 from harness.report.model import Cell, Column, Report
 
 __all__ = ["matrix_section"]
-
-_DIMENSIONS = ("check", "dtype", "device", "mode")
-
 
 def _spans(columns: Sequence[Column], level: int) -> list[tuple[str, int]]:
     """Adjacent columns that share every value up to ``level`` merge into one header cell."""
@@ -31,14 +32,20 @@ def _spans(columns: Sequence[Column], level: int) -> list[tuple[str, int]]:
     return spans
 
 
+def _hint(dim: str, value: str) -> str:
+    """A header's hover text: what the check or mode compares (nothing for dtype and device)."""
+    text = meaning(dim, value)
+    return f' title="{e(value)}: {e(text)}"' if text else ""
+
+
 def _head(columns: Sequence[Column]) -> str:
     """Four header rows (check, dtype, device, mode), merged where values repeat."""
     rows = []
-    for level, dim in enumerate(_DIMENSIONS):
-        first = (f'<th scope="col" rowspan="{len(_DIMENSIONS)}" class="pair-col">pair</th>' if level == 0 else "")
+    for level, dim in enumerate(DIMENSIONS):
+        first = (f'<th scope="col" rowspan="{len(DIMENSIONS)}" class="pair-col">pair</th>' if level == 0 else "")
         cells = "".join(
-            f'<th scope="{"colgroup" if n > 1 else "col"}" colspan="{n}" class="dim-{dim}">{e(v)}</th>'
-            for v, n in _spans(columns, level))
+            f'<th scope="{"colgroup" if n > 1 else "col"}" colspan="{n}"{_hint(dim, v)} class="dim-{dim}">'
+            f"{e(v)}</th>" for v, n in _spans(columns, level))
         rows.append(f"<tr>{first}{cells}</tr>")
     return "<thead>" + "".join(rows) + "</thead>"
 
@@ -93,9 +100,21 @@ def _legend() -> str:
     return f'<ul class="legend">{text}<li><span class="v c-none">·</span> not run</li></ul>'
 
 
+def _columns_key(report: Report) -> str:
+    """The checks and modes of this report and what each compares, in column order."""
+    items = []
+    for level, dim in ((0, "check"), (3, "mode")):
+        for value in ordered(dim, (c[level] for c in report.columns)):
+            text = meaning(dim, value) or "not described by this version of the report"
+            items.append(f"<div><dt>{dim} <code>{e(value)}</code></dt><dd>{e(text)}</dd></div>")
+    return (f'<details class="columns"><summary>What the checks and modes compare</summary><dl class="columns">'
+            f"{''.join(items)}</dl></details>")
+
+
 def matrix_section(report: Report) -> str:
     """The section: legend, filters, and the table (rows worst first, then by name)."""
     body = "".join(_row(report, p) for p in report.pairs)
-    return (f'<section id="matrix"><h2>Matrix</h2>{_legend()}<p>Rows are ordered with what needs a look first; '
-            f"click a cell for its details.</p>{_filters(report)}<div class=\"scroll\"><table class=\"matrix\">"
+    return (f'<section id="matrix"><h2>Matrix</h2>{_legend()}{_columns_key(report)}<p>Rows are ordered with what '
+            "needs a look first; click a cell for its details.</p>"
+            f"{_filters(report)}<div class=\"scroll\"><table class=\"matrix\">"
             f"{_head(report.columns)}<tbody>{body}</tbody></table></div></section>")

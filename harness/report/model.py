@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.report.dimensions import DIMENSIONS, rank
 from harness.report.fmt import VERDICT_ORDER
 from harness.results import ENVIRONMENT_FILE, Record, read_records
 
@@ -21,13 +22,6 @@ __all__ = ["Cell", "Entry", "Report", "Source", "column_sort_key", "load"]
 
 Key = tuple[str, str, str, str, str]
 Column = tuple[str, str, str, str]
-
-_RANK = {
-    "check": ("parameters", "forward", "gradient"),
-    "dtype": ("float16", "bfloat16", "float32", "float64"),
-    "device": ("cpu", "cuda", "gpu"),
-    "mode": ("eval", "train"),
-}
 
 
 @dataclass(frozen=True)
@@ -90,15 +84,9 @@ class Report:
         return [r for s in self.sources for r in s.records]
 
 
-def _rank(dimension: str, value: str) -> tuple[int, str]:
-    """Known values in their natural order (forward before gradient), unknown ones after."""
-    order = _RANK[dimension]
-    return (order.index(value) if value in order else len(order), value)
-
-
 def column_sort_key(column: Column) -> tuple[tuple[int, str], ...]:
-    """Columns grouped by check, then dtype, device, mode."""
-    return tuple(_rank(d, v) for d, v in zip(_RANK, column, strict=True))
+    """Columns grouped by check, then dtype, device, mode (see dimensions for the orders)."""
+    return tuple(rank(d, v) for d, v in zip(DIMENSIONS, column, strict=True))
 
 
 def _environment(directory: Path) -> tuple[dict[str, Any] | None, str]:
@@ -147,8 +135,8 @@ def _pair_order(cells: dict[Key, Cell]) -> list[str]:
     """Pairs with problems first (worst verdict), then by name: what needs a look comes first."""
     worst: dict[str, int] = {}
     for key, cell in cells.items():
-        rank = VERDICT_ORDER.index(cell.verdict)
-        worst[key[0]] = min(worst.get(key[0], rank), rank)
+        position = VERDICT_ORDER.index(cell.verdict)
+        worst[key[0]] = min(worst.get(key[0], position), position)
     return sorted(worst, key=lambda p: (worst[p], p))
 
 

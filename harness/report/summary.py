@@ -2,6 +2,8 @@
 
 Why the environment is a table with one column per directory: merged CPU and CUDA runs (or
 shards from different machines) differ exactly there, and side by side the difference shows.
+Why counts per check and per mode as well: "3 fail" says little until it says "all three in
+graph mode" or "all in serialization", which points at a compiler or a save format at once.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from harness.report.details import pair_id, record_id
+from harness.report.details import declared, in_modes, pair_id, record_id
+from harness.report.dimensions import meaning, ordered
 from harness.report.fmt import VERDICT_ORDER, e, verdict_badge
 from harness.report.model import Cell, Report, Source
 from harness.results import VERDICTS
@@ -119,6 +122,34 @@ def _counts(report: Report) -> str:
     return f'<ul class="counts">{items}</ul>'
 
 
+def _breakdown_rows(report: Report, dim: str, verdicts: list[str]) -> str:
+    """One row per value of a dimension (check or mode): its records' verdict counts and total."""
+    index = {"check": 1, "mode": 4}[dim]
+    counts: dict[str, Counter[str]] = {}
+    for r in report.records():
+        counts.setdefault(str(r.key[index]), Counter())[r.verdict] += 1
+    rows = []
+    for value in ordered(dim, counts):
+        c = counts[value]
+        hint = f' title="{e(meaning(dim, value))}"' if meaning(dim, value) else ""
+        cells = "".join(f'<td class="num{"" if c[v] else " zero"}">{c[v]}</td>' for v in verdicts)
+        rows.append(f'<tr><th scope="row"{hint}>{e(value)}</th>{cells}<td class="num">{c.total()}</td></tr>')
+    return "".join(rows)
+
+
+def _breakdown(report: Report) -> str:
+    """Records per check and per mode, one column per verdict that occurs: where the problems sit."""
+    present = {r.verdict for r in report.records()}
+    verdicts = [v for v in VERDICTS if v in present]
+    if not verdicts:
+        return ""
+    head = "".join(f'<th scope="col">{verdict_badge(v, False)}</th>' for v in verdicts)
+    groups = "".join(f'<tbody><tr><th scope="rowgroup" colspan="{len(verdicts) + 2}" class="group">per {dim}</th>'
+                     f"</tr>{_breakdown_rows(report, dim, verdicts)}</tbody>" for dim in ("check", "mode"))
+    return (f'<table class="breakdown"><caption>Records per check and per mode</caption><thead><tr>'
+            f'<td></td>{head}<th scope="col">total</th></tr></thead>{groups}</table>')
+
+
 def _attention(report: Report) -> str:
     """The headline: everything fine, or per pair links to what needs a look (fail, error, conflict)."""
     bad = [c for c in report.cells.values() if c.verdict in ("fail", "error", "conflict")]
@@ -139,14 +170,15 @@ def _attention(report: Report) -> str:
 
 def _declared(report: Report) -> str:
     """Pairs whose declared divergences reproduced, with the reason: what the run confirmed, not a problem."""
-    reasons: dict[str, dict[str, None]] = {}
-    for cell in report.cells.values():
-        for en in cell.entries:
-            if en.record.verdict == "known-divergence" and en.record.known_divergence:
-                reasons.setdefault(cell.key[0], {})[en.record.known_divergence] = None
+    reasons: dict[str, dict[str, str]] = {}
+    for pair in report.pairs:
+        found = declared(report.pair_cells(pair), "known-divergence")
+        if found:
+            reasons[pair] = found
     if not reasons:
         return ""
-    items = "".join(f'<li><a href="#{pair_id(p)}"><strong>{e(p)}</strong></a>: {e(" / ".join(rs))}</li>'
+    items = "".join(f'<li><a href="#{pair_id(p)}"><strong>{e(p)}</strong></a>: '
+                    + " / ".join(f"{e(r)}{in_modes(modes)}" for r, modes in rs.items()) + "</li>"
                     for p, rs in sorted(reasons.items()))
     return (f'<details class="declared"><summary><h3>{len(reasons)} pair{"s" if len(reasons) != 1 else ""} '
             f"reproduced a declared divergence</h3> {verdict_badge('known-divergence', False)}</summary>"
@@ -154,7 +186,7 @@ def _declared(report: Report) -> str:
 
 
 def summary_section(report: Report) -> str:
-    """Counts, totals, headline and environment."""
+    """Counts, totals, headline, declared divergences, counts per check and mode, and environment."""
     records = report.records()
     examples = sum(r.examples for r in records)
     seconds = sum(r.duration_s for r in records)
@@ -162,4 +194,5 @@ def summary_section(report: Report) -> str:
               f"director{'ies' if len(report.sources) != 1 else 'y'}: {examples} examples in {seconds:.1f} s "
               "of checking.</p>")
     return (f'<section id="summary"><h2>Summary</h2><div class="summary-grid"><div>{_counts(report)}{totals}'
-            f"{_attention(report)}{_declared(report)}</div><div>{environment_table(report)}</div></div></section>")
+            f"{_attention(report)}{_declared(report)}{_breakdown(report)}</div><div>{environment_table(report)}</div>"
+            "</div></section>")

@@ -1,4 +1,5 @@
-"""Inline SVG charts: a headroom sparkline per record and a bar chart per benchmarked pair.
+"""Inline SVG charts: a headroom sparkline per record, a line chart of a training step's
+divergence per SGD step, and a bar chart per benchmarked pair.
 
 Why SVG by hand: the page must open from file:// with no network and no library; a few
 dozen shapes per chart keep the whole catalogue's page small. Every chart has a <title>
@@ -13,7 +14,7 @@ from typing import Any
 
 from harness.report.fmt import e, fmt_num, fmt_seconds, num
 
-__all__ = ["bar_chart", "headroom_sparkline"]
+__all__ = ["bar_chart", "headroom_sparkline", "trajectory_chart"]
 
 _W, _H, _PAD, _LEFT = 260, 56, 6, 30
 _LOW, _HIGH = -6, 6  # log10 headroom clamp: 1e-6 .. 1e6 covers "exact" to "nothing alike"
@@ -114,3 +115,127 @@ def bar_chart(title: str, rows: Sequence[tuple[str, float | None, float | None]]
                          f'{name} {e(fmt_seconds(value))}</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+# The trajectory chart: the plot area inside a fixed canvas (legend above, step axis below).
+_TW, _TH, _TL, _TR, _TT, _TB = 480, 220, 62, 14, 28, 36
+_SERIES = (("headroom", "headroom (error / allowed)", "s-headroom"), ("max_abs_error", "max abs error", "s-abs"))
+
+
+class _LogScale:
+    """Decades from a floor to a top; zeros sit on the floor and non-finite values one decade above the top.
+
+    Why a floor and a band: a log axis has no place for 0 (the frameworks agree exactly at step 0)
+    nor for inf/NaN (a step that blew up), and both are what a reader most needs to see.
+    """
+
+    def __init__(self, values: Sequence[float]):
+        positive = [v for v in values if math.isfinite(v) and v > 0]
+        logs = [math.log10(v) for v in positive]
+        self.floor = (math.floor(min(logs)) if logs else 0) - 1  # one decade below the smallest nonzero
+        self.floor = min(self.floor, -1)  # the tolerance edge (headroom 1, log 0) is always in range
+        self.top = max(math.ceil(max(logs)) if logs else 1, 1)
+        self.zeros = any(v == 0 for v in values)
+        self.nonfinite = any(not math.isfinite(v) for v in values)
+        self.high = self.top + (1 if self.nonfinite else 0)
+
+    def log(self, v: float) -> float:
+        """The plotted log10 of a value: zeros (and negatives) on the floor, inf and NaN in the top band."""
+        if not math.isfinite(v):
+            return float(self.high)
+        return self.floor if v <= 0 else max(math.log10(v), self.floor)
+
+    def row(self, log: float) -> float:
+        """Pixel row of a plotted log10 (up is larger)."""
+        return _TT + (self.high - log) / (self.high - self.floor) * (_TH - _TT - _TB)
+
+    def y(self, v: float) -> float:
+        """Pixel row of a value."""
+        return self.row(self.log(v))
+
+    def ticks(self) -> list[tuple[float, str]]:
+        """(log10, label) per labelled decade: at most about 7, the floor reading 0 when it stands for zeros."""
+        every = max(1, math.ceil((self.top - self.floor) / 6))  # multiples of it, so 1 (the tolerance) is one
+        out = [(float(d), "1" if d == 0 else f"1e{d}") for d in range(self.top, self.floor, -1) if d % every == 0]
+        out.append((float(self.floor), "0" if self.zeros else f"1e{self.floor}"))
+        if self.nonfinite:
+            out.append((float(self.high), "inf/NaN"))
+        return out
+
+
+def _step_x(steps: Sequence[int]) -> Callable[[int], float]:
+    """Pixel column of a step number (one step only: the middle)."""
+    first, last = min(steps), max(steps)
+    width = _TW - _TL - _TR
+    return lambda s: _TL + (width / 2 if last == first else (s - first) / (last - first) * width)
+
+
+def _series(points: Sequence[tuple[int, float | None, bool]], scale: _LogScale, x: Callable[[int], float],
+            name: str, cls: str) -> str:
+    """One series: its line (broken where a step has no value) and a circle per step that has one.
+
+    ``points`` are (step, value, bad); a bad point is drawn in the failure colour.
+    """
+    path, circles, pen = [], [], "M"
+    for step, v, failed in points:
+        if v is None:
+            pen = "M"
+            continue
+        px, py = x(step), scale.y(v)
+        path.append(f"{pen}{px:.1f} {py:.1f}")
+        pen = "L"
+        bad = " bad" if failed else ""
+        circles.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="3" class="{cls}{bad}">'
+                       f"<title>step {step}: {e(name)} {e(fmt_num(v))}</title></circle>")
+    line = f'<path class="{cls}" d="{" ".join(path)}"/>' if any(p.startswith("L") for p in path) else ""
+    return line + "".join(circles)
+
+
+def _frame(scale: _LogScale, steps: Sequence[int], x: Callable[[int], float]) -> str:
+    """Axes, decade ticks, step ticks, axis labels, the tolerance line and the legend."""
+    bottom, every = _TH - _TB, max(1, math.ceil(len(steps) / 12))
+    parts = [f'<line class="axis-line" x1="{_TL}" x2="{_TL}" y1="{_TT}" y2="{bottom}"/>'
+             f'<line class="axis-line" x1="{_TL}" x2="{_TW - _TR}" y1="{bottom}" y2="{bottom}"/>']
+    for log, label in scale.ticks():
+        yy = scale.row(log)
+        parts.append(f'<line class="grid" x1="{_TL}" x2="{_TW - _TR}" y1="{yy:.1f}" y2="{yy:.1f}"/>'
+                     f'<text class="tick" x="{_TL - 4}" y="{yy + 3:.1f}" text-anchor="end">{e(label)}</text>')
+    for s in steps[::every]:
+        parts.append(f'<text class="tick" x="{x(s):.1f}" y="{bottom + 13}" text-anchor="middle">{s}</text>')
+    edge = scale.y(1.0)
+    parts.append(f'<line class="edge" x1="{_TL}" x2="{_TW - _TR}" y1="{edge:.1f}" y2="{edge:.1f}"/>'
+                 f'<text class="axis-label" x="{(_TL + _TW - _TR) / 2:.0f}" y="{_TH - 6}" text-anchor="middle">'
+                 "SGD step</text>"
+                 f'<text class="axis-label" transform="translate(11 {(_TT + bottom) / 2:.0f}) rotate(-90)" '
+                 'text-anchor="middle">value (log scale)</text>')
+    lx = 8.0
+    for cls, label in [(cls, label) for _, label, cls in _SERIES] + [("edge", "tolerance (headroom 1)")]:
+        parts.append(f'<line class="{cls}" x1="{lx:.0f}" x2="{lx + 16:.0f}" y1="10" y2="10"/>'
+                     f'<text class="legend" x="{lx + 20:.0f}" y="13">{e(label)}</text>')
+        lx += 34 + 5.6 * len(label)  # about the width of 10px text
+    return "".join(parts)
+
+
+def trajectory_chart(trajectory: Sequence[dict[str, Any]], title: str) -> str:
+    """max abs error and headroom per SGD step on one log axis; headroom at or above the dashed line failed.
+
+    Values are read with ``num``: the strings "inf" and "nan" that results.py writes for non-finite
+    errors plot in the top band, a missing value leaves its step without a point. A step's
+    ``ok: false`` or headroom not below 1 colours its headroom point as failed.
+    """
+    rows = [t for t in trajectory if isinstance(t, dict)]
+    if not rows:
+        return ""
+    steps = [int(s) if isinstance(s := t.get("step"), int) and not isinstance(s, bool) else i
+             for i, t in enumerate(rows)]
+    values = {key: [num(t.get(key)) for t in rows] for key, _, _ in _SERIES}
+    scale = _LogScale([v for vs in values.values() for v in vs if v is not None])
+    x = _step_x(steps)
+    # a step failed when it says so or its headroom is not below 1 (NaN included); its headroom point shows it
+    failed = [t.get("ok") is False or (h is not None and not h < 1) for t, h in zip(rows, values["headroom"],
+                                                                                   strict=True)]
+    series = "".join(_series(list(zip(steps, values[key], [f and key == "headroom" for f in failed], strict=True)),
+                             scale, x, label.split(" (")[0], cls)
+                     for key, label, cls in reversed(_SERIES))  # headroom last: on top where the two meet
+    return (f'<svg class="traj" width="{_TW}" height="{_TH}" viewBox="0 0 {_TW} {_TH}" role="img" '
+            f'aria-label="{e(title)}"><title>{e(title)}</title>{_frame(scale, steps, x)}{series}</svg>')
