@@ -26,7 +26,7 @@ from harness.compare import Policy, TensorMetrics, policy_for
 from harness.evaluate import evaluate
 from harness.results import Record
 from harness.sides import SideError
-from harness.spec import LayerPair
+from harness.spec import KnownDivergence, LayerPair, SpecError
 
 __all__ = ["Target", "minimal_case", "run_check"]
 
@@ -66,11 +66,52 @@ class CaseError(Exception):
         super().__init__(str(exc))
 
 
-def minimal_case(pair: LayerPair) -> Case:
-    """The smallest params hypothesis can produce for the pair, normal values, seed 0."""
+def minimal_case(pair: LayerPair, mode: str = "eval") -> Case:
+    """The smallest params hypothesis can produce for the pair in a mode, normal values, seed 0."""
     quiet = settings(database=None, max_examples=50, phases=[Phase.generate, Phase.shrink],
                      suppress_health_check=list(HealthCheck))
-    return Case(find(draw_params(pair), lambda _: True, settings=quiet), "normal", 0)
+    return Case(find(draw_params(pair, mode), lambda _: True, settings=quiet), "normal", 0)
+
+
+# Checks whose examples are expensive and whose question is about the layer's configuration,
+# not its values, draw a share of the profile's examples: a save/load round trip (about
+# 0.3 s: a .keras file and a SavedModel export) and a dropout sample of 20,000 draws.
+EXAMPLE_SHARE = {"serialization": 0.25, "statistics": 0.25}
+
+
+# Checks whose subject does not depend on input values: no edge-value regimes for them.
+_VALUE_FREE = ("parameters", "serialization", "statistics", "train_step")
+# Checks that compare the two frameworks' numbers, where a float64 replay can tell a precision
+# divergence from a semantic one (the others compare a side with itself or with a rate).
+_CROSS_NUMERIC = ("forward", "gradient", "state", "train_step")
+
+
+class _Counters:
+    """What graph mode cost for one record: tf.function traces, dynamo graphs, layers built."""
+
+    def __init__(self, target: Target):
+        from harness.evaluate import BUILT
+
+        self.graph = target.mode == "graph"
+        self.execution: dict[str, Any] = {}
+        BUILT.reset()
+        if self.graph:
+            from harness.sides import tf_side, torch_side
+
+            self.start = (tf_side.traces(), torch_side.compilations())
+
+    def note(self, evaluation: Any) -> None:
+        self.execution.update(evaluation.execution)
+
+    def summary(self, examples: int) -> dict[str, Any] | None:
+        if not self.graph:
+            return None
+        from harness.evaluate import BUILT
+        from harness.sides import tf_side, torch_side
+
+        return {**self.execution, "tf_traces": tf_side.traces() - self.start[0],
+                "torch_compiles": torch_side.compilations() - self.start[1], "layers_built": BUILT.built,
+                "examples": examples}
 
 
 def _skip_reason(target: Target) -> str | None:
@@ -94,16 +135,17 @@ def _summary(metrics: list[TensorMetrics]) -> dict[str, Any]:
 
 def _repro(target: Target, case: Case) -> str:
     parts = ["conform", "run", "--pairs", target.pair.name, "--checks", target.check, "--dtype", target.dtype,
-             "--device", target.device, "--case", case.dumps()]
+             "--device", target.device, "--modes", target.mode, "--case", case.dumps()]
     if target.source:
         parts[2:2] = ["--pairs-from", target.source]
     return shlex.join(parts)
 
 
-def _hypothesis_settings(max_examples: int | None) -> settings:
+def _hypothesis_settings(max_examples: int | None, check: str) -> settings:
+    examples = max_examples or max(1, round(settings.default.max_examples * EXAMPLE_SHARE.get(check, 1.0)))
     return settings(
         settings.default,
-        max_examples=max_examples or settings.default.max_examples,
+        max_examples=examples,
         deadline=None,  # first calls trace and allocate; a deadline would flag that, not the layer
         database=None,  # reproduction goes through the recorded case, not a local database
         report_multiple_bugs=False,
@@ -119,7 +161,7 @@ def run_check(target: Target, *, max_examples: int | None = None, case: Case | N
     pair = target.pair
     started = time.perf_counter()
     policy = policy_for(target.dtype, pair.tolerance_override(target.check, target.dtype))
-    known = pair.known_divergence(target.check, target.dtype)
+    known = pair.known_divergence(target.check, target.dtype, target.mode)
     record = Record(
         pair=pair.name, check=target.check, dtype=target.dtype, device=target.device, mode=target.mode,
         verdict="pass", origin={"seed": pair.origin.seed, "tutorial_name": pair.origin.tutorial_name},
@@ -131,21 +173,26 @@ def run_check(target: Target, *, max_examples: int | None = None, case: Case | N
         record.verdict = "skip"
         record.message = skip
         return record
+    counters = _Counters(target)
 
     def attempt(c: Case) -> None:
         nonlocal worst
         try:
-            metrics = evaluate(target, c).metrics
-        except (SideError, bridge.WeightMapError) as exc:
+            evaluation = evaluate(target, c)
+        except (SideError, bridge.WeightMapError, SpecError) as exc:
             raise CaseError(c, exc) from exc
+        metrics = evaluation.metrics
         summary = _summary(metrics)
         record.per_example.append({"case": c.to_json(), "ok": all(m.ok for m in metrics), **summary})
+        counters.note(evaluation)
         if summary["headroom"] >= _summary(worst)["headroom"]:
             worst = metrics
+            record.trajectory = evaluation.trajectory
         if not all(m.ok for m in metrics):
+            record.trajectory = evaluation.trajectory
             raise Divergence(c, metrics, policy)
 
-    @given(case_strategy(pair))
+    @given(case_strategy(pair, target.mode, target.check))
     def hunt(c: Case) -> None:
         attempt(c)
 
@@ -153,19 +200,20 @@ def run_check(target: Target, *, max_examples: int | None = None, case: Case | N
         if case is not None:
             attempt(case)
         else:
-            probe = minimal_case(pair)
+            probe = minimal_case(pair, target.mode)
             attempt(probe)
-            if target.check != "parameters":  # the parameter sets do not depend on the values
-                for regime in regimes_for(pair)[1:]:
+            if target.check not in _VALUE_FREE:
+                for regime in regimes_for(pair, target.check)[1:]:
                     attempt(Case(probe.params, regime, 0))
-            _hypothesis_settings(max_examples)(hunt)()
+            _hypothesis_settings(max_examples, target.check)(hunt)()
         record.metrics = {m.name: m.to_json() for m in worst}
     except Divergence as div:
-        _record_divergence(record, target, div, policy)
+        _record_divergence(record, target, div, policy, known)
     except CaseError as err:
         _record_error(record, err.original, err.case, target)
     except Exception as exc:  # noqa: BLE001 - a harness-level surprise is still one error record
         _record_error(record, exc, None, target)
+    record.execution = counters.summary(len(record.per_example))
     if known and record.verdict == "pass":
         record.verdict = "fail"
         record.message = (
@@ -186,15 +234,21 @@ def _minimal(pair: LayerPair, case: Case) -> dict[str, Any]:
     return {**case.to_json(), "input_shapes": shapes}
 
 
-def _record_divergence(record: Record, target: Target, div: Divergence, policy: Policy) -> None:
-    record.verdict = "known-divergence" if record.known_divergence else "fail"
+def _record_divergence(record: Record, target: Target, div: Divergence, policy: Policy,
+                       known: KnownDivergence | None) -> None:
+    failing = [m.name for m in div.metrics if not m.ok]
+    beyond = [name for name in failing if known is not None and not known.covers(name)]
+    record.verdict = "known-divergence" if known is not None and not beyond else "fail"
     record.metrics = {m.name: m.to_json() for m in div.metrics}
     record.minimal_case = _minimal(target.pair, div.case)
     record.repro = _repro(target, div.case)
     record.message = str(div)
-    if target.pair.stages:
+    if beyond:
+        record.message = (f"diverges beyond its declared divergence (which covers {list(known.tensors)}): "
+                          f"{beyond}\n{record.message}")
+    if target.pair.stages and target.mode != "graph":
         _record_localisation(record, target, div.case)
-    if target.dtype == "float32":
+    if target.dtype == "float32" and target.check in _CROSS_NUMERIC:
         try:
             replay = evaluate(target, div.case, dtype="float64")
             record.divergence_kind = "precision" if replay.ok else "semantic"
@@ -204,7 +258,7 @@ def _record_divergence(record: Record, target: Target, div: Divergence, policy: 
             )
         except Exception as exc:  # noqa: BLE001 - the replay is evidence, not the verdict
             record.message += f"\nfloat64 replay failed: {type(exc).__name__}: {exc}"
-    elif target.dtype == "float64":
+    elif target.dtype == "float64" and target.check in _CROSS_NUMERIC:
         record.divergence_kind = "semantic"
 
 

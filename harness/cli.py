@@ -20,7 +20,7 @@ from pathlib import Path
 
 from harness import registry
 from harness.cases import Case
-from harness.spec import CHECKS, DTYPES, SpecError
+from harness.spec import CHECKS, DTYPES, MODES, SpecError
 
 __all__ = ["main"]
 
@@ -47,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--checks", default=",".join(CHECKS), help=f"comma-separated (default: {','.join(CHECKS)})")
     run.add_argument("--dtype", default=",".join(DTYPES), help=f"comma-separated (default: {','.join(DTYPES)})")
     run.add_argument("--device", default="cpu", help="device (default: cpu)")
+    run.add_argument("--modes", default=",".join(MODES),
+                     help=f"comma-separated modes (default: {','.join(MODES)}; each pair runs the ones it declares)")
     run.add_argument("--max-examples", type=int, default=None,
                      help="hypothesis examples per check (default: 20, the 'ci' profile)")
     run.add_argument("--profile", choices=("ci", "dev", "thorough"), default="ci",
@@ -118,7 +120,8 @@ def _run(args: argparse.Namespace) -> int:
         selected = catalogue.select(args.pairs) if args.pairs or not args.pairs_from else None
     except registry.UnknownPairError as exc:
         return _usage(str(exc))
-    for name, value, known in (("--dtype", args.dtype, DTYPES), ("--checks", args.checks, CHECKS)):
+    for name, value, known in (("--dtype", args.dtype, DTYPES), ("--checks", args.checks, CHECKS),
+                               ("--modes", args.modes, MODES)):
         bad = [v for v in _csv(value) if v not in known]
         if bad or not _csv(value):
             return _usage(f"{name}: unknown {bad or value!r}; known: {', '.join(known)}")
@@ -138,7 +141,7 @@ def _run(args: argparse.Namespace) -> int:
         _point_latest(directory)
     pytest_args = [str(suite), "-p", "no:cacheprovider", f"--hypothesis-profile={args.profile}",
                    f"--conform-out={directory}", f"--conform-dtype={args.dtype}", f"--conform-checks={args.checks}",
-                   f"--conform-device={args.device}", "-rfE"]
+                   f"--conform-device={args.device}", f"--conform-modes={args.modes}", "-rfE"]
     pytest_args += [f"--conform-pairs={','.join(args.pairs)}"] if args.pairs else []
     pytest_args += [f"--conform-pairs-from={f}" for f in args.pairs_from]
     pytest_args += [f"--conform-max-examples={args.max_examples}"] if args.max_examples else []
@@ -151,7 +154,7 @@ def _run(args: argparse.Namespace) -> int:
 
         print(f"conform: report written to {render([directory])}", flush=True)
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
-        return _usage("nothing selected: no pair has the requested checks")
+        return _usage("nothing selected: no pair has the requested checks in the requested modes")
     if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERRUPTED):
         return USAGE_ERROR
     return code

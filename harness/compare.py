@@ -95,8 +95,8 @@ class TensorMetrics:
 
     def describe(self, policy: Policy) -> str:
         """torch.testing's message shape: what, how many, how much, where."""
-        if self.note and not self.total:
-            return f"{self.name}: {self.note}"
+        if self.note and (not self.total or (self.torch_value is None and self.tf_value is None)):
+            return f"{self.name}: {self.note}"  # a finding, not an element-wise comparison
         pct = 100.0 * self.mismatch_fraction
         lines = [
             f"{self.name}: Mismatched elements: {self.mismatched} / {self.total} ({pct:.1f}%)",

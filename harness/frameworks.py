@@ -79,6 +79,9 @@ def tf() -> ModuleType:
         _tf.config.threading.set_inter_op_parallelism_threads(1)
     except RuntimeError:  # TF already initialised its runtime in this process
         pass
+    # Graph mode makes one tf.function per layer, so TF's "N of the last M calls triggered
+    # retracing" warning fires by design; traces are counted and recorded per record instead.
+    _tf.get_logger().setLevel("ERROR")
     return _tf
 
 

@@ -23,7 +23,7 @@ from harness import registry
 from harness.cases import Case
 from harness.check import Target, run_check
 from harness.results import Record, ResultsWriter
-from harness.spec import DTYPES
+from harness.spec import DTYPES, MODES
 
 settings.register_profile("ci", max_examples=20, derandomize=True, deadline=None)
 settings.register_profile("dev", max_examples=20, deadline=None)
@@ -52,6 +52,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--conform-dtype", default=",".join(DTYPES),
                     help=f"comma-separated dtypes (default: {','.join(DTYPES)})")
     group.addoption("--conform-device", default="cpu", help="device to run on (default: cpu)")
+    group.addoption("--conform-modes", default=",".join(MODES),
+                    help=f"comma-separated modes (default: {','.join(MODES)}; each pair runs those it declares)")
     group.addoption("--conform-max-examples", type=int, default=None,
                     help="hypothesis examples per check (default: the hypothesis profile's, 20 for 'ci')")
     group.addoption("--conform-case", default=None,
@@ -83,6 +85,10 @@ def _targets(config: pytest.Config) -> list[Target]:
     bad = [d for d in dtypes if d not in DTYPES]
     if bad:
         raise pytest.UsageError(f"--conform-dtype: unknown {bad}; known: {list(DTYPES)}")
+    modes = _csv(config.getoption("conform_modes"))
+    bad = [m for m in modes if m not in MODES]
+    if bad:
+        raise pytest.UsageError(f"--conform-modes: unknown {bad}; known: {list(MODES)}")
     wanted = config.getoption("conform_checks")
     checks = _csv(wanted) if wanted else None
     device = config.getoption("conform_device")
@@ -92,7 +98,8 @@ def _targets(config: pytest.Config) -> list[Target]:
         for check in pair.checks
         if checks is None or check in checks
         for dtype in dtypes
-        for mode in pair.modes
+        for mode in pair.modes_for(check)
+        if mode in modes
     ]
 
 

@@ -25,7 +25,10 @@ __all__ = [
     "read_records",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Version 2 added the optional ``execution`` and ``trajectory`` fields; a version 1 record is
+# a version 2 record without them, so it is read as one.
+READABLE_VERSIONS = (1, SCHEMA_VERSION)
 RESULTS_FILE = "results.jsonl"
 ENVIRONMENT_FILE = "environment.json"
 VERDICTS = ("pass", "fail", "known-divergence", "error", "skip")
@@ -41,6 +44,9 @@ class Record:
 
     ``metrics`` holds per-tensor metrics of the minimal failing case, or for a pass those
     of the example closest to the tolerance; ``per_example`` keeps every example's headroom.
+    ``execution`` says how compiled (``graph``) modes ran: which compiler on each side, and
+    how many traces and compilations the record cost. ``trajectory`` is the ``train_step``
+    check's weight divergence after each SGD step (step 0: the loaded weights).
     """
 
     pair: str
@@ -59,6 +65,8 @@ class Record:
     known_divergence: str | None = None
     divergence_kind: str | None = None
     localisation: dict[str, Any] | None = None
+    execution: dict[str, Any] | None = None
+    trajectory: list[dict[str, Any]] | None = None
     per_example: list[dict[str, Any]] = field(default_factory=list)
     error: dict[str, Any] | None = None
     duration_s: float = 0.0
@@ -79,11 +87,11 @@ class Record:
     @classmethod
     def from_json(cls, data: dict[str, Any], where: str) -> Record:
         version = data.get("schema_version")
-        if version != SCHEMA_VERSION:
+        if version not in READABLE_VERSIONS:
             raise ResultsError(
                 f"{where}: schema_version {version!r} cannot be read by this version of the harness "
-                f"(it reads schema_version {SCHEMA_VERSION}); re-run the suite with this version or "
-                "read it with the version that wrote it"
+                f"(it reads schema_version {', '.join(map(str, READABLE_VERSIONS))}); re-run the suite with "
+                "this version or read it with the version that wrote it"
             )
         known = set(cls.__dataclass_fields__)
         unknown = set(data) - known

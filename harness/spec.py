@@ -10,6 +10,7 @@ numpy layout transforms. That keeps ``conform list`` fast and the spec testable 
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ __all__ = [
     "CHECKS",
     "DTYPES",
     "MODES",
+    "Dropout",
     "KnownDivergence",
     "LayerPair",
     "Link",
@@ -33,15 +35,22 @@ __all__ = [
     "Tensor",
     "Tolerance",
     "TorchOnly",
+    "TrainStep",
 ]
 
 Params = Mapping[str, Any]
 """The drawn dimensions and options of one case, e.g. ``{"batch": 3, "units": 5}``."""
 
-CHECKS = ("parameters", "forward", "gradient")
-DEFAULT_CHECKS = ("forward", "gradient")
+CHECKS = ("parameters", "forward", "gradient", "state", "statistics", "serialization", "train_step")
+DEFAULT_CHECKS = ("forward", "gradient", "serialization")
 DTYPES = ("float32", "float64")
-MODES = ("eval", "train")
+MODES = ("eval", "train", "graph")
+DEFAULT_MODES = ("eval", "graph")
+# Checks whose subject does not depend on the pair's modes run in one mode only: the parameter
+# sets and a serialisation round trip are compared in inference; dropout statistics and a
+# training step exist only in training.
+_FIXED_MODE = {"parameters": "eval", "serialization": "eval", "statistics": "train", "train_step": "train"}
+STATE_CALLS = 3
 LAYOUTS = ("feature_last", "channels_first")
 INITS = ("normal", "positive", "keep")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -170,12 +179,62 @@ class KnownDivergence:
     check: str
     reason: str
     dtypes: tuple[str, ...] = DTYPES
+    modes: tuple[str, ...] = MODES
+    tensors: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.check not in CHECKS:
             raise SpecError(f"KnownDivergence.check must be one of {CHECKS}. Received: {self.check!r}")
         if not self.reason.strip():
             raise SpecError("KnownDivergence needs a reason; received an empty one")
+        bad = [m for m in self.modes if m not in MODES]
+        if bad:
+            raise SpecError(f"KnownDivergence.modes must be a subset of {MODES}. Received: {bad}")
+
+    def covers(self, tensor: str) -> bool:
+        """Whether a diverging tensor (a metric name) is one this declaration is about.
+
+        ``tensors`` are glob patterns (``"state running_var*"``); empty means any tensor. A
+        declared divergence of the running variance must not excuse a wrong running mean.
+        """
+        return not self.tensors or any(fnmatch.fnmatchcase(tensor, t) for t in self.tensors)
+
+
+@dataclass(frozen=True)
+class Dropout:
+    """Where a stochastic pair drops, for the ``statistics`` check in training mode.
+
+    ``rate`` is the declared drop probability: a number, or the name of a drawn dim.
+    ``torch`` and ``tf`` are attribute paths to the dropping sublayer ("" for the pair's
+    layer itself); every call of it is observed, input and output.
+    """
+
+    rate: float | str
+    torch: str = ""
+    tf: str = ""
+
+    def rate_of(self, params: Params) -> float:
+        return float(params[self.rate]) if isinstance(self.rate, str) else float(self.rate)
+
+
+@dataclass(frozen=True)
+class TrainStep:
+    """The ``train_step`` check: plain SGD on both sides with the same loss, from the same weights.
+
+    ``torch_loss`` and ``tf_loss`` are factories (called lazily, so no framework loads at
+    import) of ``loss(outputs, targets) -> scalar``, in that argument order on both sides;
+    the catalogue uses the tutorial's ``custom_loss`` pair. ``steps`` SGD steps at ``lr``
+    are taken; the weights after every step are compared.
+    """
+
+    torch_loss: Callable[[], Callable[..., Any]]
+    tf_loss: Callable[[], Callable[..., Any]]
+    lr: float = 0.1
+    steps: int = 5
+
+    def __post_init__(self) -> None:
+        if self.lr <= 0 or self.steps < 1:
+            raise SpecError(f"TrainStep needs lr > 0 and steps >= 1. Received: lr={self.lr}, steps={self.steps}")
 
 
 DimValue = st.SearchStrategy | Callable[[Params], Any] | int | float | bool | str
@@ -203,12 +262,22 @@ class LayerPair:
         tolerances: overrides of the dtype policy, each with a reason.
         known_divergences: declared divergences, each with a reason.
         checks: which checks apply: ``parameters`` (the weight map fits: names, shapes,
-            trainability), ``forward`` (outputs, and every buffer after ``calls`` calls),
-            ``gradient`` (VJP for inputs and parameters).
-        modes: ``eval`` (inference) and/or ``train``.
-        skip_modes: mode -> reason, recorded as ``skip`` (a mode not yet checkable).
+            trainability), ``forward`` (outputs of ``calls`` calls), ``gradient`` (VJP for
+            inputs and parameters), ``state`` (every buffer and non-trainable variable after
+            each of ``max(calls, 3)`` calls), ``serialization`` (each framework's save/load
+            round trips reproduce the outputs exactly). ``statistics`` and ``train_step``
+            are added by declaring ``dropout`` and ``train_step``.
+        modes: ``eval`` (inference), ``train`` (training flag set: batch statistics) and
+            ``graph`` (inference compiled: ``tf.function`` with XLA, ``torch.compile``).
+            Checks that do not depend on a mode run in one (see :meth:`modes_for`).
+        skip_modes: mode -> reason, recorded as ``skip`` (a mode not checkable for this pair).
         calls: forward calls per example; >1 for stateful layers (buffers updated in forward).
         stages: sublayers of a composite, in call order, for first-divergence localisation.
+        train_dims: dims drawn differently in training mode (batch statistics need more
+            than one value per channel: torch refuses a batch of one there).
+        dropout: the pair drops at random in training (see :class:`Dropout`): its training
+            mode is compared by the ``statistics`` check, not value by value.
+        train_step: SGD steps to compare (see :class:`TrainStep`).
     """
 
     name: str
@@ -224,10 +293,13 @@ class LayerPair:
     tolerances: tuple[Tolerance, ...] = ()
     known_divergences: tuple[KnownDivergence, ...] = ()
     checks: tuple[str, ...] = DEFAULT_CHECKS
-    modes: tuple[str, ...] = ("eval",)
+    modes: tuple[str, ...] = DEFAULT_MODES
     skip_modes: Mapping[str, str] = field(default_factory=dict)
     calls: int = 1
     stages: tuple[Stage, ...] = ()
+    train_dims: Mapping[str, DimValue] = field(default_factory=dict)
+    dropout: Dropout | None = None
+    train_step: TrainStep | None = None
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -248,12 +320,35 @@ class LayerPair:
             raise SpecError(f"Pair {self.name!r}: modes must be a non-empty subset of {MODES}; got {bad_modes}")
         if self.calls < 1:
             raise SpecError(f"Pair {self.name!r}: calls must be >= 1. Received: calls={self.calls}")
+        strange = [d for d in self.train_dims if d not in self.dims]
+        if strange:
+            raise SpecError(f"Pair {self.name!r}: train_dims {strange} are not declared in dims")
+        declared = [c for c, given in (("statistics", self.dropout), ("train_step", self.train_step))
+                    if c in self.checks and given is None]
+        if declared:
+            raise SpecError(f"Pair {self.name!r}: checks {declared} need the pair's `dropout` / `train_step`")
+        implied = tuple(c for c, given in (("statistics", self.dropout), ("train_step", self.train_step))
+                        if given is not None and c not in self.checks)
+        object.__setattr__(self, "checks", (*self.checks, *implied))
         object.__setattr__(
             self, "weights", {k: Link(v) if isinstance(v, str) else v for k, v in self.weights.items()}
         )
 
-    def known_divergence(self, check: str, dtype: str) -> KnownDivergence | None:
-        return next((k for k in self.known_divergences if k.check == check and dtype in k.dtypes), None)
+    def modes_for(self, check: str) -> tuple[str, ...]:
+        """The modes a check runs in for this pair.
+
+        The parameter sets and serialisation are mode-free (inference); statistics and a
+        training step are training by definition. A stochastic pair's training-mode
+        outputs are random on each side, so its value-by-value checks skip training: the
+        ``statistics`` check covers it.
+        """
+        if check in _FIXED_MODE:
+            return (_FIXED_MODE[check],)
+        return tuple(m for m in self.modes if not (m == "train" and self.dropout is not None))
+
+    def known_divergence(self, check: str, dtype: str, mode: str = "eval") -> KnownDivergence | None:
+        return next((k for k in self.known_divergences
+                     if k.check == check and dtype in k.dtypes and mode in k.modes), None)
 
     def tolerance_override(self, check: str, dtype: str) -> Tolerance | None:
         return next((t for t in self.tolerances if check in t.checks and dtype in t.dtypes), None)
@@ -271,8 +366,13 @@ class LayerPair:
             "modes": list(self.modes),
             "skip_modes": dict(self.skip_modes),
             "stages": [s.name for s in self.stages],
-            "known_divergences": [{"check": k.check, "reason": k.reason, "dtypes": list(k.dtypes)}
+            "known_divergences": [{"check": k.check, "reason": k.reason, "dtypes": list(k.dtypes),
+                                   "modes": list(k.modes), "tensors": list(k.tensors)}
                                   for k in self.known_divergences],
+            "dropout": None if self.dropout is None else {"rate": self.dropout.rate, "torch": self.dropout.torch,
+                                                          "tf": self.dropout.tf},
+            "train_step": None if self.train_step is None else {"lr": self.train_step.lr,
+                                                                "steps": self.train_step.steps},
             "tolerances": [{"rtol": t.rtol, "atol": t.atol, "reason": t.reason} for t in self.tolerances],
             "description": self.description,
         }

@@ -3,12 +3,18 @@
 Variables are addressed by attribute path from the layer (``dense_layers.0.kernel``):
 stable across runs, unlike Keras's auto-generated variable paths (``dense_17/kernel``),
 which depend on how many layers the process created before.
+
+``graph`` mode runs forward and VJP inside one ``tf.function`` per layer and kind, with XLA
+(``jit_compile=True``) as Keras's ``fit`` does where it can. ``reduce_retracing`` lets a
+layer called with a new batch size reuse a generalised trace; traces are counted by the
+Python body itself, which runs only while tracing.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+import weakref
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -17,7 +23,21 @@ from harness.bridge import Entry
 from harness.frameworks import keras, tf
 from harness.sides import Outcome, StageCall, first_leaf, stage_layers, walk
 
-__all__ = ["build", "entries", "load", "resolve", "run", "state"]
+__all__ = ["build", "compiler", "entries", "load", "observe", "reloaded", "resolve", "run", "sgd", "state", "traces"]
+
+_XLA = "tf.function(jit_compile=True)"
+_GRAPHS: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
+_TRACES = [0]
+
+
+def traces() -> int:
+    """tf.function traces made by graph mode in this process (a per-record delta is reported)."""
+    return _TRACES[0]
+
+
+def compiler(obj: Any) -> str:
+    """How graph mode last ran this layer: with XLA, or why not."""
+    return _GRAPHS.get(obj, {}).get("compiler", _XLA)
 
 
 @contextlib.contextmanager
@@ -140,6 +160,8 @@ def run(
     t = tf()
     xs = [t.constant(a) for a in inputs]
     trainable = [v for v in _variables(obj) if v.trainable]
+    if mode == "graph":
+        return _run_graph(obj, xs, call_kwargs, cotangents, trainable)
     with _capture(obj, stages) as log, t.GradientTape() as tape:  # watches every variable read
         for x in xs:
             tape.watch(x)
@@ -154,10 +176,156 @@ def run(
         output_gradients=[t.constant(c, dtype=o.dtype) for o, c in zip(outs, cotangents, strict=True)],
         unconnected_gradients=t.UnconnectedGradients.NONE,
     )
+    return _with_grads(outcome, grads, len(xs), trainable)
+
+
+def _vjp(obj: Any, xs: Sequence[Any], call_kwargs: Mapping[str, Any], cotangents: Sequence[Any] | None,
+         trainable: Sequence[Any]) -> tuple[list[Any], list[Any]]:
+    """Outputs and, with cotangents, the VJP: the body both eager and compiled runs share."""
+    t = tf()
+    with t.GradientTape() as tape:
+        for x in xs:
+            tape.watch(x)
+        outs = _flatten(_call(obj, xs, call_kwargs, "eval"))
+    if cotangents is None or len(cotangents) != len(outs):
+        return outs, []
+    grads = tape.gradient(outs, [*xs, *trainable], output_gradients=list(cotangents),
+                          unconnected_gradients=t.UnconnectedGradients.NONE)
+    return outs, [None if g is None else t.convert_to_tensor(g) for g in grads]
+
+
+def _graph_fn(obj: Any, kind: str, jit: bool) -> Callable[..., Any]:
+    """The layer's tf.function for ``kind`` (forward or vjp), made once per layer and kind."""
+    graphs = _GRAPHS.setdefault(obj, {})
+    key = (kind, jit)
+    if key not in graphs:
+        def body(xs: list[Any], cotangents: list[Any] | None, **kwargs: Any) -> Any:
+            _TRACES[0] += 1  # Python runs only while tracing
+            # the variables are captured, not passed: the layer reads its own, and so must the tape
+            return _vjp(obj, xs, kwargs, cotangents, [v for v in _variables(obj) if v.trainable])
+
+        graphs[key] = tf().function(body, jit_compile=jit, reduce_retracing=True)
+    return graphs[key]
+
+
+def _run_graph(obj: Any, xs: list[Any], call_kwargs: Mapping[str, Any], cotangents: Sequence[np.ndarray] | None,
+               trainable: list[Any]) -> Outcome:
+    """Forward (and VJP) compiled; with XLA unless XLA cannot compile this layer, which is recorded."""
+    t = tf()
+    kind = "forward" if cotangents is None else "vjp"
+    cots = None if cotangents is None else [t.constant(c) for c in cotangents]
+    graphs = _GRAPHS.setdefault(obj, {})
+    jit = graphs.get("compiler", _XLA) == _XLA
+    try:
+        outs, grads = _graph_fn(obj, kind, jit)(xs, cots, **call_kwargs)
+    except Exception as exc:  # noqa: BLE001 - XLA's refusal is a finding; plain tf.function must still run
+        if not jit:
+            raise
+        outs, grads = _graph_fn(obj, kind, False)(xs, cots, **call_kwargs)
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        graphs["compiler"] = f"tf.function (XLA could not compile this layer: {type(exc).__name__}: {first})"
+    outcome = Outcome([np.asarray(o) for o in outs])
+    return _with_grads(outcome, grads, len(xs), trainable) if grads else outcome
+
+
+def _with_grads(outcome: Outcome, grads: Sequence[Any], n_in: int, trainable: Sequence[Any]) -> Outcome:
+    """Split a VJP's gradients into inputs, trainable variables and stage inputs."""
+    t = tf()
     grads = [None if g is None else np.asarray(t.convert_to_tensor(g)) for g in grads]
-    n_in, n_vars = len(xs), len(trainable)
+    n_vars = len(trainable)
     outcome.input_grads = grads[:n_in]
     outcome.param_grads = {_key(v): g for v, g in zip(trainable, grads[n_in:n_in + n_vars], strict=True)}
     for call, g in zip(outcome.stages, grads[n_in + n_vars:], strict=True):
         call.input_grad = g
     return outcome
+
+
+def observe(obj: Any, path: str, inputs: Sequence[np.ndarray],
+            call_kwargs: Mapping[str, Any]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """One training-mode forward; (input, output) of every call of the sublayer at ``path``.
+
+    ``""`` is the layer itself. No gradient is taken: this feeds the dropout statistics.
+    """
+    xs = [tf().constant(a) for a in inputs]
+    if not path:
+        return [(np.asarray(inputs[0]), np.asarray(first_leaf(_call(obj, xs, call_kwargs, "train"))))]
+    with _capture(obj, [("observed", path)]) as log:
+        _call(obj, xs, call_kwargs, "train")
+    return [(np.asarray(x), np.asarray(out)) for _, x, out in log]
+
+
+def _numpy_runner(fn: Callable[[list[Any]], Any]) -> Callable[[Sequence[np.ndarray]], list[np.ndarray]]:
+    return lambda arrays: [np.asarray(o) for o in _flatten(fn([tf().constant(a) for a in arrays]))]
+
+
+def _functional(obj: Any, inputs: Sequence[np.ndarray], call_kwargs: Mapping[str, Any]) -> Any:
+    """The layer inside a functional model (batch dimension free): what ``.keras`` and export save."""
+    k = keras()
+    symbolic = [k.Input(shape=x.shape[1:], dtype=str(x.dtype)) for x in inputs]
+    return k.Model(symbolic, obj(*symbolic, **call_kwargs))
+
+
+def reloaded(obj: Any, inputs: Sequence[np.ndarray], call_kwargs: Mapping[str, Any],
+             directory: str) -> dict[str, Callable[[], Callable[[Sequence[np.ndarray]], list[np.ndarray]]] | str]:
+    """Serialisation round trips of the layer, each a thunk giving a ``run(inputs)`` of the reloaded one.
+
+    * ``get_config``/``from_config`` into a fresh layer, weights copied with ``set_weights``;
+    * a ``.keras`` file of the layer in a functional model, loaded with ``load_model`` and no
+      ``custom_objects`` (the classes must be registered, as a user's loader needs them);
+    * ``tf.saved_model`` written by ``Model.export`` and loaded with ``tf.saved_model.load``.
+    A value is a string where the round trip does not apply, saying why.
+    """
+    labels = ("keras get_config/from_config", "keras .keras save/load", "tf.saved_model export/load")
+    if not _is_layer(obj):
+        return dict.fromkeys(labels, "not applicable: a plain function has no config or weights")
+    k, t = keras(), tf()
+
+    def config() -> Callable[[Sequence[Any]], Any]:
+        fresh = type(obj).from_config(obj.get_config())
+        _call(fresh, [t.constant(x) for x in inputs], call_kwargs, "eval")
+        fresh.set_weights(obj.get_weights())
+        return _numpy_runner(lambda xs: _call(fresh, xs, call_kwargs, "eval"))
+
+    try:
+        model = _functional(obj, inputs, call_kwargs)
+    except Exception as exc:  # noqa: BLE001 - a layer that cannot be traced symbolically has no file format here
+        reason = f"not applicable: the layer cannot be called on symbolic keras.Input ({type(exc).__name__}: {exc})"
+        return {labels[0]: config, labels[1]: reason, labels[2]: reason}
+
+    def keras_file() -> Callable[[Sequence[Any]], Any]:
+        path = f"{directory}/layer.keras"
+        model.save(path)
+        loaded = k.saving.load_model(path)
+        return _numpy_runner(lambda xs: loaded(xs, training=False))
+
+    def saved_model() -> Callable[[Sequence[Any]], Any]:
+        path = f"{directory}/saved_model"
+        model.export(path, format="tf_saved_model", verbose=False)
+        restored = t.saved_model.load(path)
+        return _numpy_runner(lambda xs: restored.serve(xs))  # holds ``restored``: its variables live with it
+
+    return {labels[0]: config, labels[1]: keras_file, labels[2]: saved_model}
+
+
+def sgd(obj: Any, inputs: Sequence[np.ndarray], call_kwargs: Mapping[str, Any], targets: Sequence[np.ndarray],
+        loss: Callable[..., Any], lr: float, steps: int) -> tuple[list[dict[str, np.ndarray]], list[float]]:
+    """``steps`` steps of ``keras.optimizers.SGD`` in training mode: trainable variables after each, and each loss.
+
+    The loss is summed over the outputs, ``loss(output, target)`` each. Element 0 of the
+    returned weights is the starting point; variables are keyed as everywhere on this side.
+    """
+    t = tf()
+    trainable = [v for v in _variables(obj) if v.trainable]
+    optimiser = keras().optimizers.SGD(learning_rate=lr)
+    xs = [t.constant(a) for a in inputs]
+    ys = [t.constant(a) for a in targets]
+    weights, losses = [{_key(v): np.asarray(v.numpy()) for v in trainable}], []
+    for _ in range(steps):
+        with t.GradientTape() as tape:
+            outs = _flatten(_call(obj, xs, call_kwargs, "train"))
+            value = t.add_n([loss(o, y) for o, y in zip(outs, ys, strict=True)])
+        grads = tape.gradient(value, trainable)
+        optimiser.apply_gradients([(g, v) for g, v in zip(grads, trainable, strict=True) if g is not None])
+        losses.append(float(value))
+        weights.append({_key(v): np.asarray(v.numpy()) for v in trainable})
+    return weights, losses

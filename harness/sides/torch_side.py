@@ -1,8 +1,15 @@
-"""The torch edge: build a module under a dtype, expose its state to the bridge, run a VJP."""
+"""The torch edge: build a module under a dtype, expose its state to the bridge, run a VJP.
+
+``graph`` mode runs the module through ``torch.compile`` (inductor) instead: one compiled
+wrapper per module, dynamo's own shape generalisation, and a recompile limit raised and made
+fatal, so that a pair never silently falls back to eager while its record says "compiled".
+"""
 
 from __future__ import annotations
 
 import contextlib
+import io
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -12,7 +19,27 @@ from harness.bridge import Entry
 from harness.frameworks import torch
 from harness.sides import Outcome, StageCall, first_leaf, stage_layers
 
-__all__ = ["build", "entries", "load", "run", "state"]
+__all__ = ["COMPILER", "build", "compilations", "entries", "load", "observe", "reloaded", "run", "sgd", "state"]
+
+COMPILER = "torch.compile(backend='inductor')"
+_COMPILED: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+# Every pair and dtype is a new graph of the same few code objects (nn.Linear.forward, say),
+# so dynamo's default limit of 8 is reached within one run; past it dynamo runs eager.
+_DYNAMO = {"recompile_limit": 256, "accumulated_recompile_limit": 65536, "fail_on_recompile_limit_hit": True}
+
+
+def _compiled(obj: Any) -> Any:
+    fn = _COMPILED.get(obj)
+    if fn is None:
+        fn = _COMPILED[obj] = torch().compile(obj)
+    return fn
+
+
+def compilations() -> int:
+    """Graphs dynamo has compiled in this process so far (a per-record delta is reported)."""
+    from torch._dynamo.utils import counters
+
+    return int(counters["stats"]["unique_graphs"])
 
 
 @contextlib.contextmanager
@@ -91,8 +118,13 @@ def _flatten(value: Any) -> list[Any]:
     return [value]
 
 
+def _compiling(mode: str) -> contextlib.AbstractContextManager[Any]:
+    return torch()._dynamo.config.patch(_DYNAMO) if mode == "graph" else contextlib.nullcontext()
+
+
 def _numpy(x: Any) -> np.ndarray:
-    return x.detach().cpu().numpy()
+    """A copy: ``.numpy()`` of a CPU tensor shares its memory, and buffers change in place."""
+    return x.detach().cpu().numpy().copy()
 
 
 @contextlib.contextmanager
@@ -139,8 +171,9 @@ def run(
         params = dict(obj.named_parameters())
     else:
         params = {}
-    with _capture(obj, stages) as log, _flush_denormal(), t.set_grad_enabled(want_grad):
-        outs = _flatten(obj(*xs, **call_kwargs))
+    fn = _compiled(obj) if mode == "graph" else obj
+    with _capture(obj, stages) as log, _flush_denormal(), t.set_grad_enabled(want_grad), _compiling(mode):
+        outs = _flatten(fn(*xs, **call_kwargs))
     outcome = Outcome([_numpy(o) for o in outs], stages=[StageCall(n, o) for n, _, o in log])
     if not want_grad:
         return outcome
@@ -149,7 +182,7 @@ def run(
     stage_inputs = [x for _, x, _ in log]
     targets = xs + list(params.values()) + [x for x in stage_inputs if x is not None and x.requires_grad]
     if connected:
-        with _flush_denormal():
+        with _flush_denormal(), _compiling(mode):
             grads = t.autograd.grad(
                 [o for o, _ in connected],
                 targets,
@@ -166,3 +199,69 @@ def run(
     for call, x in zip(outcome.stages, stage_inputs, strict=True):
         call.input_grad = next(stage_grads) if x is not None and x.requires_grad else None
     return outcome
+
+
+def observe(obj: Any, path: str, inputs: Sequence[np.ndarray], call_kwargs: Mapping[str, Any],
+            device: str) -> list[tuple[np.ndarray, np.ndarray]]:
+    """One training-mode forward; (input, output) of every call of the sublayer at ``path``.
+
+    ``""`` is the layer itself. No gradient is taken: this feeds the dropout statistics.
+    """
+    t = torch()
+    xs = [t.tensor(a, device=device) for a in inputs]
+    obj.train(True)
+    with t.no_grad(), _flush_denormal():
+        if not path:
+            return [(np.asarray(inputs[0]), _numpy(first_leaf(obj(*xs, **call_kwargs))))]
+        with _capture(obj, [("observed", path)]) as log:
+            obj(*xs, **call_kwargs)
+    return [(_numpy(x), out) for _, x, out in log]
+
+
+def reloaded(obj: Any, rebuild: Callable[[], Any]) -> dict[str, Callable[[], Any] | str]:
+    """Serialisation round trips of the module, each a thunk giving the reloaded module.
+
+    ``torch.save`` of the ``state_dict`` into a fresh module from the pair's factory, loaded
+    with ``weights_only=True`` and ``strict=True``, as a user restores a checkpoint. A value
+    is a string where the round trip does not apply, saying why.
+    """
+    t = torch()
+    label = "torch state_dict save/load"
+    if not isinstance(obj, t.nn.Module):
+        return {label: "not applicable: a plain function has no state_dict"}
+
+    def state_dict() -> Any:
+        buffer = io.BytesIO()
+        t.save(obj.state_dict(), buffer)
+        buffer.seek(0)
+        fresh = rebuild()
+        fresh.load_state_dict(t.load(buffer, weights_only=True), strict=True)
+        return fresh
+
+    return {label: state_dict}
+
+
+def sgd(obj: Any, inputs: Sequence[np.ndarray], call_kwargs: Mapping[str, Any], targets: Sequence[np.ndarray],
+        loss: Callable[..., Any], lr: float, steps: int, device: str) -> tuple[list[dict[str, np.ndarray]],
+                                                                               list[float]]:
+    """``steps`` plain SGD steps in training mode: the trainable parameters after each, and each loss.
+
+    The loss is summed over the outputs, ``loss(output, target)`` each. Element 0 of the
+    returned weights is the starting point.
+    """
+    t = torch()
+    obj.train(True)
+    params = {n: p for n, p in obj.named_parameters() if p.requires_grad}
+    optimiser = t.optim.SGD(params.values(), lr=lr)
+    xs = [t.tensor(a, device=device) for a in inputs]
+    ys = [t.tensor(a, device=device) for a in targets]
+    weights, losses = [{n: _numpy(p) for n, p in params.items()}], []
+    with _flush_denormal():
+        for _ in range(steps):
+            optimiser.zero_grad()
+            value = sum(loss(o, y) for o, y in zip(_flatten(obj(*xs, **call_kwargs)), ys, strict=True))
+            value.backward()
+            optimiser.step()
+            losses.append(float(value.detach()))
+            weights.append({n: _numpy(p) for n, p in params.items()})
+    return weights, losses
