@@ -118,15 +118,6 @@ def test_a_call_argument_is_drawn_both_ways_so_both_branches_run():
     assert {e["case"]["params"]["condition"] for e in record.per_example} == {True, False}
 
 
-def test_a_buffer_updated_with_the_wrong_coefficient_is_caught_by_its_state():
-    assert run(bp.buffer_right_coefficient, "forward").verdict == "pass"
-    record = run(bp.buffer_wrong_coefficient, "forward")
-    assert record.verdict == "fail"
-    failing = {name for name, m in record.metrics.items() if not m["ok"]}
-    assert failing == {"state running_mean"}  # the outputs of all three calls agree
-    assert {"output (call 1)", "output (call 3)"} <= set(record.metrics)
-
-
 def test_the_first_divergent_stage_is_named_with_the_error_of_every_stage():
     record = run(bp.second_stage_bug, "forward")
     assert record.verdict == "fail"

@@ -48,7 +48,8 @@ def test_bad_options_are_usage_errors(tmp_path, args):
 
 def test_a_run_writes_results_and_its_repro_command_replays_the_failure(tmp_path):
     result = conform("run", "--pairs-from", BROKEN, "--pairs", "correct_linear", "gradient_at_zero",
-                     "raises_in_tf", "--max-examples", "5", cwd=tmp_path)
+                     "raises_in_tf", "--max-examples", "5", "--checks", "forward,gradient", "--modes", "eval",
+                     cwd=tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
     latest = tmp_path / "reports" / "latest"
     assert latest.is_symlink() and (latest / "environment.json").is_file()
@@ -76,7 +77,7 @@ def test_a_run_writes_results_and_its_repro_command_replays_the_failure(tmp_path
 
 def test_a_clean_run_exits_zero(tmp_path):
     result = conform("run", "--pairs-from", BROKEN, "--pairs", "correct_linear", "declared_and_real",
-                     "--max-examples", "3", "--out", "out", cwd=tmp_path)
+                     "--max-examples", "3", "--modes", "eval", "--out", "out", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     verdicts = {(r["pair"], r["check"]): r["verdict"] for r in records(tmp_path / "out")}
     assert verdicts[("declared_and_real", "gradient")] == "known-divergence"

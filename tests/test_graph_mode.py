@@ -1,0 +1,36 @@
+"""Graph mode: compiled runs are compared with eager ones, and examples do not retrace needlessly."""
+
+from __future__ import annotations
+
+from harness.cases import Case
+from harness.check import Target
+from harness.evaluate import BUILT, evaluate
+from tests import broken_pairs as bp
+
+
+def test_examples_that_differ_only_in_batch_reuse_the_layers_and_their_trace():
+    from harness.sides import tf_side
+
+    target = Target(bp.correct_linear, "forward", "float32", mode="graph")
+    BUILT.reset()
+    start = tf_side.traces()
+    for batch in (1, 3, 2, 4):
+        evaluation = evaluate(target, Case({"batch": batch, "features": 3, "units": 2}, "normal", batch))
+        assert evaluation.ok, [m for m in evaluation.metrics if not m.ok]
+    assert BUILT.built == 1
+    # one trace for the first shape, one generalised over the batch (reduce_retracing), then none
+    assert tf_side.traces() - start <= 2
+    evaluate(target, Case({"batch": 1, "features": 4, "units": 2}, "normal", 0))
+    assert BUILT.built == 2  # another configuration is another layer
+
+
+def test_graph_mode_compares_each_side_compiled_with_itself_eager():
+    target = Target(bp.correct_linear, "gradient", "float64", mode="graph")
+    BUILT.reset()
+    evaluation = evaluate(target, Case({"batch": 2, "features": 3, "units": 2}, "normal", 0))
+    names = {m.name for m in evaluation.metrics}
+    assert {"grad x", "grad weight", "grad bias"} <= names  # across frameworks, compiled
+    assert any(n.endswith("[torch.compile vs eager]") for n in names)
+    assert any(n.endswith("[tf.function vs eager]") for n in names)
+    assert evaluation.execution["tf"] == "tf.function(jit_compile=True)"
+    assert evaluation.ok
