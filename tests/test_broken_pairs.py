@@ -162,3 +162,15 @@ def test_a_cuda_target_without_a_gpu_is_a_skip_that_says_why():
         pytest.skip("this machine has a GPU: the CUDA path runs for real")
     record = run_check(Target(bp.correct_linear, "forward", "float32", device="cuda"))
     assert record.verdict == "skip" and "torch.cuda.is_available() is False" in record.message
+
+
+def test_a_non_strict_declared_divergence_that_does_not_show_passes_and_says_so():
+    from dataclasses import replace
+
+    from harness.spec import KnownDivergence
+
+    lenient = replace(bp.declared_but_equal, known_divergences=(
+        KnownDivergence("forward", "only some draws provoke it", strict=False),))
+    record = run(lenient, "forward")
+    assert record.verdict == "pass"
+    assert "did not show" in record.message

@@ -109,7 +109,8 @@ def load(obj: Any, arrays: Mapping[str, np.ndarray]) -> None:
     with t.no_grad():
         for name, value in arrays.items():
             target = state[name]
-            target.copy_(t.from_numpy(np.ascontiguousarray(value)).to(dtype=target.dtype))
+            # np.require, not np.ascontiguousarray: that one makes a 0-d buffer (num_batches_tracked) 1-d
+            target.copy_(t.from_numpy(np.require(value, requirements='C')).to(dtype=target.dtype))
 
 
 def _flatten(value: Any) -> list[Any]:
