@@ -244,7 +244,8 @@ def _record_divergence(record: Record, target: Target, div: Divergence, policy: 
                        known: KnownDivergence | None) -> None:
     failing = [m.name for m in div.metrics if not m.ok]
     beyond = [name for name in failing if known is not None and not known.covers(name)]
-    record.verdict = "known-divergence" if known is not None and not beyond else "fail"
+    elsewhere = known is not None and known.regimes is not None and div.case.regime not in known.regimes
+    record.verdict = "known-divergence" if known is not None and not beyond and not elsewhere else "fail"
     record.metrics = {m.name: m.to_json() for m in div.metrics}
     record.minimal_case = _minimal(target.pair, div.case)
     record.repro = _repro(target, div.case)
@@ -252,6 +253,9 @@ def _record_divergence(record: Record, target: Target, div: Divergence, policy: 
     if beyond:
         record.message = (f"diverges beyond its declared divergence (which covers {list(known.tensors)}): "
                           f"{beyond}\n{record.message}")
+    elif elsewhere:
+        record.message = (f"diverges in regime {div.case.regime!r}, outside its declared divergence's regimes "
+                          f"{list(known.regimes)}\n{record.message}")
     if target.pair.stages and target.mode != "graph":
         _record_localisation(record, target, div.case)
     if target.dtype == "float32" and target.check in _CROSS_NUMERIC:

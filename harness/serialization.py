@@ -30,7 +30,11 @@ def _round_trip(label: str, reload: Callable[[], Any] | str, run: Callable[[Any]
     if isinstance(reload, str):
         return [flag(label, True, reload)]
     try:
-        outputs = run(reload())
+        reloaded = reload()
+        if isinstance(reloaded, tuple):  # (reloaded, the original run the same way) where eager is not the reference
+            reloaded, original = reloaded
+            reference = run(original)
+        outputs = run(reloaded)
     except Exception as exc:  # noqa: BLE001 - a round trip that raises is this check's finding
         return [flag(label, False, f"round trip raised {type(exc).__name__}: {str(exc).strip()[:600]}")]
     if len(outputs) != len(reference):

@@ -175,7 +175,8 @@ class KnownDivergence:
     It must reproduce: a declared divergence that no longer diverges is a failure, so a
     fixed bug or a changed framework cannot hide behind an old declaration. ``strict=False``
     is for a precision divergence that only some draws provoke (its reason must say which):
-    not seeing it is then a pass that says so.
+    not seeing it is then a pass that says so. ``regimes`` limits it to cases drawn in those
+    value regimes (``("large",)``); a divergence in any other regime still fails.
     """
 
     check: str
@@ -184,6 +185,7 @@ class KnownDivergence:
     modes: tuple[str, ...] = MODES
     tensors: tuple[str, ...] = ()
     strict: bool = True
+    regimes: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.check not in CHECKS:

@@ -174,3 +174,15 @@ def test_a_non_strict_declared_divergence_that_does_not_show_passes_and_says_so(
     record = run(lenient, "forward")
     assert record.verdict == "pass"
     assert "did not show" in record.message
+
+
+def test_a_divergence_declared_for_one_regime_does_not_excuse_another():
+    from dataclasses import replace
+
+    from harness.spec import KnownDivergence
+
+    narrow = replace(bp.declared_and_real, known_divergences=(
+        KnownDivergence("gradient", "large inputs only", regimes=("large",), strict=False),))
+    record = run(narrow, "gradient")
+    assert record.verdict == "fail" and record.minimal_case["regime"] == "zeros"
+    assert "outside its declared divergence's regimes ['large']" in record.message

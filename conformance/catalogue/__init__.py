@@ -9,9 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from importlib import import_module
 from types import ModuleType
+from typing import Any
+
+from hypothesis import strategies as st
 
 from harness.bridge import TRANSPOSE
-from harness.spec import Link, TorchOnly
+from harness.spec import DEFAULT_CHECKS, KnownDivergence, Link, TorchOnly, TrainStep
 
 SEED_000 = "000_4a42d213cdc6ab68.txt"
 SEED_001 = "001_891ade5985017d1d.txt"
@@ -27,12 +30,42 @@ def twins(family: str) -> tuple[Callable[[], ModuleType], Callable[[], ModuleTyp
 
 WeightMap = dict[str, Link | TorchOnly | str]
 
-# Batch-norm pairs skip training mode until the training-mode checks exist; what they will meet:
-BN_TRAIN_SKIP = (
-    "training-mode checks come with the training-mode issue; batch statistics need more than one value "
-    "per channel (torch refuses a batch of 1 at 1x1), and torch updates running_var with the unbiased batch "
-    "variance where Keras updates moving_variance with the biased one, so the buffers will differ (outputs agree)"
+
+def _custom_loss_torch() -> Callable[..., Any]:
+    return import_module("layers_torch.losses").custom_loss
+
+
+def _custom_loss_tf() -> Callable[..., Any]:
+    keras_order = import_module("layers_tf.losses").custom_loss
+    return lambda outputs, targets: keras_order(targets, outputs)  # Keras's loss takes (y_true, y_pred)
+
+
+# Every pair with parameters is trained with the tutorial's own loss, the custom_loss pair.
+# The learning rate is 1/8, exact in float32: Keras keeps an optimiser's learning rate in a
+# float32 variable even for float64 weights, so 0.1 would update float64 weights with
+# 0.10000000149 (tests/test_training.py shows it) and every float64 comparison would measure that.
+TRAIN_STEP = TrainStep(torch_loss=_custom_loss_torch, tf_loss=_custom_loss_tf, lr=0.125, steps=5)
+
+# Batch normalisation in training mode, as every batch-norm pair declares it.
+RUNNING_VARIANCE = KnownDivergence(
+    "state",
+    reason=(
+        "torch updates running_var with the unbiased batch variance (sum of squares / (n - 1)), Keras updates "
+        "moving_variance with the biased one (/ n), n = values per channel in the batch: after one training "
+        "call they differ by momentum x biased variance / (n - 1) (tests/test_batch_norm_statistics.py "
+        "measures both rules). The running means must still agree, so only running_var is declared"
+    ),
+    modes=("train",),
+    tensors=("state *running_var*",),
 )
+BATCH_NORM_TRAINING: dict[str, Any] = {
+    "modes": ("eval", "train", "graph"),
+    "checks": (*DEFAULT_CHECKS, "state"),
+    # torch raises "Expected more than 1 value per channel when training" for a batch of one
+    # value per channel, where Keras normalises it to beta: training batches have two or more
+    "train_dims": {"batch": st.integers(2, 3)},
+    "known_divergences": (RUNNING_VARIANCE,),
+}
 
 
 _NO_COUNTER = "Keras keeps no batch counter; only momentum=None would read it"

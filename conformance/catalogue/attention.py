@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from conformance.catalogue import SEED_001, SEED_002, SEED_003, dense_map, twins
+from conformance.catalogue import SEED_001, SEED_002, SEED_003, TRAIN_STEP, dense_map, twins
 from harness.bridge import TRANSPOSE
 from harness.spec import KnownDivergence, LayerPair, Link, Origin, Tensor
 
@@ -20,6 +20,24 @@ _BATCH = st.integers(1, 3)
 _SEQ = st.integers(1, 5)
 _SIZE = st.integers(1, 8)
 
+
+# At x1e3 inputs the attention scores reach ~1e5-1e6, where float32 resolves only ~0.01-0.1: as
+# much as the softmax's unit temperature. Two correct implementations then round to visibly
+# different probabilities, and a saturated row's exactly-zero query/key gradient on one side is
+# not zero on the other, eager and compiled alike. float64 agrees. Found by hypothesis draws of
+# the large regime only (the minimal dims do not saturate), hence not strict.
+FLOAT32_LARGE_SCORES = KnownDivergence(
+    "gradient",
+    reason=(
+        "float32, x1e3 inputs: attention scores ~1e5 are rounded to ~0.01, as coarse as the softmax's unit "
+        "temperature, so where a row saturates one framework's query/key gradient is exactly 0 and the "
+        "other's is not (measured: 101 against a gradient scale of ~5e3, torch 0; batch 2, seq 4, embed 1; "
+        "under XLA, 6.2 where eager TF and torch give 0); float64 agrees: precision, not the port"
+    ),
+    dtypes=("float32",),
+    regimes=("large",),
+    strict=False,
+)
 
 _torch, _tf = twins("attention")
 _ATTENTION_DIMS = {"batch": _BATCH, "seq": _SEQ, "input_dim": _SIZE}
@@ -37,6 +55,7 @@ PAIRS: tuple[LayerPair, ...] = (
         inputs=_ATTENTION_X,
         weights={"linear.weight": Link("W", TRANSPOSE), "linear.bias": "b"},
         description="softmax over seq of x @ w + b weights a sum over seq; the same parameters on both sides.",
+        train_step=TRAIN_STEP,
     ),
     LayerPair(
         name="attention_layer_tutorial_001",
@@ -71,6 +90,8 @@ PAIRS: tuple[LayerPair, ...] = (
         inputs=(Tensor("x", ("batch", "seq", "embed_dim")),),
         weights={**dense_map("query"), **dense_map("key"), **dense_map("value")},
         description="softmax(Q K^T / sqrt(d)) V with Q, K, V = Linear(d, d)(x).",
+        train_step=TRAIN_STEP,
+        known_divergences=(FLOAT32_LARGE_SCORES,),
     ),
     LayerPair(
         name="multi_head_self_attention_003",
@@ -88,5 +109,7 @@ PAIRS: tuple[LayerPair, ...] = (
         weights={path: link for layer in ("query_dense", "key_dense", "value_dense", "combine_heads")
                  for path, link in dense_map(layer).items()},
         description="Dense q/k/v, split into heads, softmax(Q K^T / sqrt(head_dim)) V per head, combine_heads.",
+        train_step=TRAIN_STEP,
+        known_divergences=(FLOAT32_LARGE_SCORES,),
     ),
 )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from conformance.catalogue import SEED_000, SEED_001, SEED_002, SEED_003, SEED_004, dense_map, twins
+from conformance.catalogue import SEED_000, SEED_001, SEED_002, SEED_003, SEED_004, TRAIN_STEP, dense_map, twins
 from harness.bridge import TRANSPOSE
 from harness.spec import KnownDivergence, LayerPair, Link, Origin, Tensor
 
@@ -40,6 +40,7 @@ PAIRS: tuple[LayerPair, ...] = (
         inputs=_X,
         weights={"linear.weight": Link("linear.kernel", TRANSPOSE), "linear.bias": "linear.bias"},
         description="A module wrapping nn.Linear vs a layer wrapping keras.layers.Dense.",
+        train_step=TRAIN_STEP,
     ),
     LayerPair(
         name="dense_no_bias_000",
@@ -50,6 +51,7 @@ PAIRS: tuple[LayerPair, ...] = (
         inputs=_X,
         weights=_KERNEL,
         description="x @ kernel, glorot_uniform, no bias.",
+        train_step=TRAIN_STEP,
     ),
     LayerPair(
         name="dense_no_bias_activation_000",
@@ -60,6 +62,7 @@ PAIRS: tuple[LayerPair, ...] = (
         inputs=_X,
         weights=_KERNEL,
         description="x @ kernel (he_normal, no bias), then an activation looked up by name on both sides.",
+        train_step=TRAIN_STEP,
     ),
     LayerPair(
         name="dense_bias_001",
@@ -70,6 +73,7 @@ PAIRS: tuple[LayerPair, ...] = (
         inputs=_X,
         weights=_KERNEL_BIAS,
         description="x @ w + b (random_normal kernel, zero bias), then an optional activation by name.",
+        train_step=TRAIN_STEP,
     ),
     LayerPair(
         name="raw_linear_002",
@@ -80,6 +84,7 @@ PAIRS: tuple[LayerPair, ...] = (
         inputs=_X,
         weights=_KERNEL_BIAS,
         description="Raw nn.Parameter weight (out, in) and bias, x @ W.T + b.",
+        train_step=TRAIN_STEP,
     ),
     LayerPair(
         name="demo_002",
@@ -95,6 +100,7 @@ PAIRS: tuple[LayerPair, ...] = (
             "x @ learnable; the plain tensor attribute must stay out of both sides' parameters "
             "(a TF variable for it, even a non-trainable one, fails the weight map)."
         ),
+        train_step=TRAIN_STEP,
     ),
     LayerPair(
         name="kaiming_linear_002",
@@ -105,6 +111,7 @@ PAIRS: tuple[LayerPair, ...] = (
         inputs=_X,
         weights=_KERNEL_BIAS,
         description="x @ W.T + b with reset_parameters: kaiming_uniform(a=sqrt(5)) weight, zero bias.",
+        train_step=TRAIN_STEP,
     ),
     LayerPair(
         name="repr_linear_002",
@@ -115,6 +122,7 @@ PAIRS: tuple[LayerPair, ...] = (
         inputs=_X,
         weights=_KERNEL,
         description="x @ W.T without bias; torch's extra_repr, Keras's get_config.",
+        train_step=TRAIN_STEP,
     ),
     LayerPair(
         name="simple_dense_003",
@@ -125,6 +133,7 @@ PAIRS: tuple[LayerPair, ...] = (
         inputs=_X,
         weights=_KERNEL_BIAS,
         description="x @ w + b, glorot_uniform kernel, zero bias.",
+        train_step=TRAIN_STEP,
     ),
     LayerPair(
         name="dense_with_activation_003",
@@ -135,6 +144,7 @@ PAIRS: tuple[LayerPair, ...] = (
         inputs=_X,
         weights=_KERNEL_BIAS,
         description="x @ kernel + bias, then an activation by name (relu by default).",
+        train_step=TRAIN_STEP,
     ),
     LayerPair(
         name="custom_dense_003",
@@ -145,6 +155,7 @@ PAIRS: tuple[LayerPair, ...] = (
         inputs=_X,
         weights=_KERNEL_BIAS,
         description="DenseWithActivation with a config round trip (get_config / from_config) on the Keras side.",
+        train_step=TRAIN_STEP,
     ),
     LayerPair(
         name="relu_linear_004",
@@ -160,6 +171,7 @@ PAIRS: tuple[LayerPair, ...] = (
         inputs=_X,
         weights={"weight": "kernel", "bias": "bias"},
         description="relu(X @ W + b) with W (in_units, units): the layer the tutorial meant, gradients included.",
+        train_step=TRAIN_STEP,
     ),
     LayerPair(
         name="detached_relu_linear_004",
@@ -183,7 +195,12 @@ PAIRS: tuple[LayerPair, ...] = (
                     "(forward values and the input gradient still agree)"
                 ),
             ),
+            KnownDivergence(
+                "train_step",
+                reason="with no gradient, torch's SGD never moves W and b; the Keras layer trains",
+            ),
         ),
         description="Seed 004's MyLinear with its .data bug on the torch side vs a correct Keras layer.",
+        train_step=TRAIN_STEP,
     ),
 )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from conformance.catalogue import SEED_000, SEED_001, SEED_004, dense_map, twins
+from conformance.catalogue import SEED_000, SEED_001, SEED_004, TRAIN_STEP, dense_map, twins
 from harness.spec import LayerPair, Origin, Stage, Tensor
 
 __all__ = ["PAIRS"]
@@ -36,6 +36,7 @@ PAIRS: tuple[LayerPair, ...] = (
         weights=dense_map("layers.*"),
         stages=(Stage("layers", "layers.*", "layers.*"),),
         description="A ModuleList of Linear layers (layers.0, layers.1, ...) vs a list of Dense layers.",
+        train_step=TRAIN_STEP,
     ),
     LayerPair(
         name="conditional_layer_000",
@@ -52,6 +53,7 @@ PAIRS: tuple[LayerPair, ...] = (
         call_args=("condition",),
         weights={**dense_map("branch1"), **dense_map("branch2")},
         description="Two Linear branches picked by a Python bool; the branch not taken gets no gradient.",
+        train_step=TRAIN_STEP,
     ),
     LayerPair(
         name="my_network_001",
@@ -63,6 +65,7 @@ PAIRS: tuple[LayerPair, ...] = (
         weights={**dense_map("fc1"), **dense_map("fc2")},
         stages=(Stage("fc1", "fc1", "fc1"), Stage("fc2", "fc2", "fc2")),
         description="Linear -> ReLU -> Linear.",
+        train_step=TRAIN_STEP,
     ),
     LayerPair(
         name="my_model_001",
@@ -80,6 +83,7 @@ PAIRS: tuple[LayerPair, ...] = (
         weights={**dense_map("dense1"), **dense_map("dense2")},
         stages=(Stage("dense1", "dense1", "dense1"), Stage("dense2", "dense2", "dense2")),
         description="A keras.Model subclass of two MyDense layers (relu, then softmax) vs an nn.Module.",
+        train_step=TRAIN_STEP,
     ),
     LayerPair(
         name="relu_linear_stack_004",
@@ -96,5 +100,6 @@ PAIRS: tuple[LayerPair, ...] = (
         weights={"*.weight": "linears.*.kernel", "*.bias": "linears.*.bias"},
         stages=(Stage("linear", "*", "linears.*"),),
         description="Two relu(X @ W + b) layers in an nn.Sequential (0.*, 1.*) vs a Keras list attribute.",
+        train_step=TRAIN_STEP,
     ),
 )

@@ -12,7 +12,16 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from conformance.catalogue import BN_TRAIN_SKIP, SEED_001, SEED_002, SEED_003, batch_norm_map, dense_map, twins
+from conformance.catalogue import (
+    BATCH_NORM_TRAINING,
+    SEED_001,
+    SEED_002,
+    SEED_003,
+    TRAIN_STEP,
+    batch_norm_map,
+    dense_map,
+    twins,
+)
 from harness.spec import KnownDivergence, LayerPair, Link, Origin, Params, Stage, Tensor
 
 __all__ = ["PAIRS"]
@@ -41,6 +50,17 @@ def _keras_batch_norm(p: Params) -> Any:
     return keras.layers.BatchNormalization()
 
 
+_DEFAULT_EPSILON = (
+    "default epsilon is 1e-5 in nn.BatchNorm1d and 1e-3 in keras.layers.BatchNormalization, so both inference "
+    "(sqrt(running_var + 1e-5) vs sqrt(moving_variance + 1e-3)) and training (the batch variance plus each "
+    "epsilon) normalise differently, and so do the weights trained through them"
+)
+_DEFAULT_MOMENTUM = (
+    "default momentum 0.1 in torch (the new batch's weight) vs 0.99 in Keras (the old average's weight): "
+    "torch's 0.1 is Keras's 0.9, and Keras's 0.99 is torch's 0.01, so after a training call the running "
+    "means and variances differ (the variances also by torch's unbiased estimate)"
+)
+
 _torch, _tf = twins("norm")
 _X = (Tensor("x", ("batch", "in_features")),)
 _GAMMA_BETA: dict[str, Link | str] = {"gamma": "gamma", "beta": "beta"}
@@ -60,10 +80,10 @@ PAIRS: tuple[LayerPair, ...] = (
         dims={"batch": _BATCH, "in_features": _SIZE, "units": _SIZE},
         inputs=_X,
         weights={**dense_map("dense"), **batch_norm_map("batch_norm")},
-        modes=("eval", "train"),
-        skip_modes={"train": BN_TRAIN_SKIP},
+        **BATCH_NORM_TRAINING,
         stages=(Stage("dense", "dense", "dense"), Stage("batch_norm", "batch_norm", "batch_norm")),
         description="Dense(relu) -> BatchNormalization() vs Linear -> ReLU -> BatchNorm1d(eps=1e-3, momentum=0.01)",
+        train_step=TRAIN_STEP,
     ),
     LayerPair(
         name="functional_mlp_001",
@@ -85,8 +105,7 @@ PAIRS: tuple[LayerPair, ...] = (
             **batch_norm_map("blocks.1.batch_norm", "block2_bn"),
             **dense_map("head"),
         },
-        modes=("eval", "train"),
-        skip_modes={"train": BN_TRAIN_SKIP},
+        **BATCH_NORM_TRAINING,
         stages=(
             Stage("block1_dense", "blocks.0.dense", "block1_dense"),
             Stage("block1_bn", "blocks.0.batch_norm", "block1_bn"),
@@ -95,6 +114,7 @@ PAIRS: tuple[LayerPair, ...] = (
             Stage("head", "head", "head"),
         ),
         description="A Keras functional model (layers addressed by name) vs a module of two DenseBlocks and a head.",
+        train_step=TRAIN_STEP,
     ),
     LayerPair(
         name="batch_norm_defaults",
@@ -110,19 +130,15 @@ PAIRS: tuple[LayerPair, ...] = (
         dims={"batch": _BATCH, "features": _SIZE},
         inputs=(Tensor("x", ("batch", "features")),),
         weights=batch_norm_map(),
-        known_divergences=tuple(
-            KnownDivergence(
-                check,
-                reason=(
-                    "default epsilon is 1e-5 in nn.BatchNorm1d and 1e-3 in keras.layers.BatchNormalization, so "
-                    "inference divides by sqrt(running_var + 1e-5) vs sqrt(moving_variance + 1e-3); the default "
-                    "momentum, 0.1 (torch: weight of the new batch) vs 0.99 (Keras: weight of the old average), "
-                    "also differs (Keras's equals torch's 0.01) but matters only in training"
-                ),
-            )
-            for check in ("forward", "gradient")
-        ),
-        description="nn.BatchNorm1d(n) vs keras.layers.BatchNormalization(), both with defaults, in inference.",
+        **{
+            **BATCH_NORM_TRAINING,
+            "known_divergences": (
+                *(KnownDivergence(check, reason=_DEFAULT_EPSILON) for check in ("forward", "gradient", "train_step")),
+                KnownDivergence("state", reason=_DEFAULT_MOMENTUM, modes=("train",)),
+            ),
+        },
+        description="nn.BatchNorm1d(n) vs keras.layers.BatchNormalization(), both with their defaults.",
+        train_step=TRAIN_STEP,
     ),
     LayerPair(
         name="layer_norm_002",
@@ -133,6 +149,7 @@ PAIRS: tuple[LayerPair, ...] = (
         inputs=_NORM_X,
         weights=_GAMMA_BETA,
         description="gamma * (x - mean) / (unbiased std + 1e-6) + beta over the last axis.",
+        train_step=TRAIN_STEP,
     ),
     LayerPair(
         name="layer_normalization_003",
@@ -143,6 +160,7 @@ PAIRS: tuple[LayerPair, ...] = (
         inputs=_NORM_X,
         weights=_GAMMA_BETA,
         description="gamma * (x - mean) / sqrt(biased var + 1e-6) + beta over the last axis (tf.nn.moments).",
+        train_step=TRAIN_STEP,
     ),
     LayerPair(
         name="layer_norm_002_vs_003",
@@ -168,8 +186,9 @@ PAIRS: tuple[LayerPair, ...] = (
                     "the outputs differ by about sqrt((n-1)/n) for n features"
                 ),
             )
-            for check in ("forward", "gradient")
+            for check in ("forward", "gradient", "train_step")
         ),
         description="The two tutorials' layer norms against each other: not the same formula.",
+        train_step=TRAIN_STEP,
     ),
 )

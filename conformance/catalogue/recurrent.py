@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from conformance.catalogue import SEED_001, twins
+from conformance.catalogue import SEED_001, TRAIN_STEP, twins
 from harness.bridge import TRANSPOSE
 from harness.spec import KnownDivergence, LayerPair, Link, Origin, Stage, Tensor
 
@@ -59,6 +59,7 @@ PAIRS: tuple[LayerPair, ...] = (
         inputs=_CELL_INPUTS,
         weights=_cell("", "cell"),
         description="One step h' = tanh(x W_ih + b_ih + h W_hh + b_hh), both sides called f(x, h).",
+        train_step=TRAIN_STEP,
     ),
     LayerPair(
         name="my_rnn_cell_bias_split_001",
@@ -96,6 +97,7 @@ PAIRS: tuple[LayerPair, ...] = (
         weights=_cell("cell", "cell"),
         stages=(Stage("cell", "cell", "cell"),),
         description="Every step's hidden state and the final one, from a zero initial state; one stage per step.",
+        train_step=TRAIN_STEP,
     ),
     LayerPair(
         name="my_rnn_sequence_while_loop_001",
@@ -110,5 +112,6 @@ PAIRS: tuple[LayerPair, ...] = (
         # loop, on step 0, to learn the output's dtype and shape (the value is discarded), so TF
         # logs time + 1 cell calls against torch's time.
         description="As my_rnn_sequence_001, through Keras's while-loop path (the tutorial's default).",
+        train_step=TRAIN_STEP,
     ),
 )

@@ -1,15 +1,16 @@
 """Pairs for the stateful layers (``layers_torch.stateful`` / ``layers_tf.stateful``).
 
 A buffer updated in forward must agree after several calls, not only after one, so these
-pairs run ``calls`` forward calls per example and compare the buffers at the end.
+pairs run ``calls`` forward calls per example, and the ``state`` check compares the buffers
+after every call.
 """
 
 from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from conformance.catalogue import SEED_001, twins
-from harness.spec import LayerPair, Link, Origin, Tensor
+from conformance.catalogue import SEED_001, TRAIN_STEP, twins
+from harness.spec import DEFAULT_CHECKS, LayerPair, Link, Origin, Tensor
 
 __all__ = ["PAIRS"]
 
@@ -27,6 +28,8 @@ PAIRS: tuple[LayerPair, ...] = (
         inputs=(Tensor("x", ("batch", "num_features")),),
         weights={"weight": "weight", "running_mean": Link("running_mean")},
         calls=3,
+        checks=(*DEFAULT_CHECKS, "state"),
         description="x * weight; running_mean = 0.9 * running_mean + 0.1 * mean(x, 0) on every call.",
+        train_step=TRAIN_STEP,
     ),
 )

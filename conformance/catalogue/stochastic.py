@@ -1,7 +1,9 @@
 """Pairs for the stochastic layers (``layers_torch.stochastic`` / ``layers_tf.stochastic``).
 
-In inference both sides are deterministic and must agree exactly; in training the two
-random streams differ, so that mode is declared and skipped until statistical checks exist.
+In inference both sides are deterministic and must agree exactly. In training the two
+random streams differ, so training mode is compared by the ``statistics`` check: on each side
+the drop fraction matches the declared rate, kept values are scaled by 1 / (1 - rate), and
+masks are fresh on every call (see :mod:`harness.statistics`).
 """
 
 from __future__ import annotations
@@ -10,18 +12,14 @@ from hypothesis import strategies as st
 
 from conformance.catalogue import SEED_003, twins
 from harness.bridge import TRANSPOSE
-from harness.spec import LayerPair, Link, Origin, Stage, Tensor
+from harness.spec import Dropout, LayerPair, Link, Origin, Stage, Tensor
 
 __all__ = ["PAIRS"]
 
 
 _BATCH = st.integers(1, 3)
 _SIZE = st.integers(1, 8)
-_MODES = ("eval", "train")
-_SKIP_TRAIN = {
-    "train": "training-mode statistical checks (zero fraction vs rate, 1/(1-rate) scaling) come with the "
-    "training-mode issue; exact equality is impossible there"
-}
+_MODES = ("eval", "train", "graph")
 
 _torch, _tf = twins("stochastic")
 
@@ -35,7 +33,7 @@ PAIRS: tuple[LayerPair, ...] = (
         dims={"batch": _BATCH, "features": _SIZE, "rate": st.sampled_from([0.0, 0.2, 0.5, 0.9])},
         inputs=(Tensor("x", ("batch", "features")),),
         modes=_MODES,
-        skip_modes=_SKIP_TRAIN,
+        dropout=Dropout(rate="rate"),
         description="tf.nn.dropout when training, identity otherwise; F.dropout under module.training.",
     ),
     LayerPair(
@@ -53,8 +51,12 @@ PAIRS: tuple[LayerPair, ...] = (
         weights={"dense_layers.*.weight": Link("dense_layers.*.kernel", TRANSPOSE),
                  "dense_layers.*.bias": "dense_layers.*.bias"},
         modes=_MODES,
-        skip_modes=_SKIP_TRAIN,
+        # one shared dropout module, called after every dense layer: each call is observed
+        dropout=Dropout(rate=0.2, torch="dropout", tf="dropout"),
         stages=(Stage("dense", "dense_layers.*", "dense_layers.*"),),
-        description="Dense(relu) layers from units_list, one shared Dropout(0.2) after each.",
+        description=(
+            "Dense(relu) layers from units_list, one shared Dropout(0.2) after each. No train_step: "
+            "its training forward is random on each side."
+        ),
     ),
 )

@@ -266,13 +266,14 @@ def _functional(obj: Any, inputs: Sequence[np.ndarray], call_kwargs: Mapping[str
 
 
 def reloaded(obj: Any, inputs: Sequence[np.ndarray], call_kwargs: Mapping[str, Any],
-             directory: str) -> dict[str, Callable[[], Callable[[Sequence[np.ndarray]], list[np.ndarray]]] | str]:
+             directory: str) -> dict[str, Callable[[], Any] | str]:
     """Serialisation round trips of the layer, each a thunk giving a ``run(inputs)`` of the reloaded one.
 
     * ``get_config``/``from_config`` into a fresh layer, weights copied with ``set_weights``;
     * a ``.keras`` file of the layer in a functional model, loaded with ``load_model`` and no
       ``custom_objects`` (the classes must be registered, as a user's loader needs them);
-    * ``tf.saved_model`` written by ``Model.export`` and loaded with ``tf.saved_model.load``.
+    * ``tf.saved_model`` written by ``Model.export`` and loaded with ``tf.saved_model.load``;
+      its thunk also gives the reference to compare with (the original, traced as a graph).
     A value is a string where the round trip does not apply, saying why.
     """
     labels = ("keras get_config/from_config", "keras .keras save/load", "tf.saved_model export/load")
@@ -298,11 +299,14 @@ def reloaded(obj: Any, inputs: Sequence[np.ndarray], call_kwargs: Mapping[str, A
         loaded = k.saving.load_model(path)
         return _numpy_runner(lambda xs: loaded(xs, training=False))
 
-    def saved_model() -> Callable[[Sequence[Any]], Any]:
+    def saved_model() -> tuple[Callable[[Sequence[np.ndarray]], list[np.ndarray]], ...]:
         path = f"{directory}/saved_model"
         model.export(path, format="tf_saved_model", verbose=False)
         restored = t.saved_model.load(path)
-        return _numpy_runner(lambda xs: restored.serve(xs))  # holds ``restored``: its variables live with it
+        # A SavedModel runs as a graph, which Grappler rewrites (fused matmuls): its reference is the
+        # original traced the same way, not the original eager. The lambda holds ``restored`` alive.
+        original = t.function(lambda xs: model(xs, training=False))
+        return _numpy_runner(lambda xs: restored.serve(xs)), _numpy_runner(original)
 
     return {labels[0]: config, labels[1]: keras_file, labels[2]: saved_model}
 
