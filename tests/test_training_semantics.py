@@ -66,3 +66,16 @@ def test_keras_sgd_rounds_the_learning_rate_to_float32_even_for_float64_weights(
     exact = k.Variable(np.array([1.0]), dtype="float64")
     k.optimizers.SGD(learning_rate=0.125).apply_gradients([(tf().constant([1.0], dtype="float64"), exact)])
     assert exact.numpy()[0] == 1.0 - 0.125
+
+
+def test_tf_batch_normalization_folds_the_mean_into_the_offset_and_loses_float32_digits():
+    """Why FOLDED_OFFSET is declared: a tight batch around 1 normalised with eps 1e-5."""
+    t = torch()
+    x = np.array([0.9999, 1.0001], np.float32)
+    mean, var, eps = x.mean(), x.var(), 1e-5
+    exact = (x.astype(np.float64) - mean) / np.sqrt(np.float64(var) + eps)
+    tf_out = tf().nn.batch_normalization(tf().constant(x), tf().constant(mean), tf().constant(var), None, None,
+                                         eps).numpy()
+    torch_out = t.nn.functional.batch_norm(t.tensor(x)[:, None], t.tensor([mean]), t.tensor([var]), eps=eps)
+    assert np.abs(torch_out.numpy().ravel() / exact - 1).max() < 1e-6  # (x - mean) * s: a few ulps
+    assert np.abs(tf_out / exact - 1).max() > 1e-5  # x * s + (-mean * s): the large terms cancel
