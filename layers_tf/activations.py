@@ -13,9 +13,12 @@ import keras
 import tensorflow as tf
 from keras import ops
 
+from layers_tf._serialization import serializable
+
 __all__ = ["CenteredLayer", "CustomReLU", "Swish", "ThresholdReLU", "custom_relu"]
 
 
+@serializable
 class ThresholdReLU(keras.layers.Layer):
     """Seed 001 ``MyReLU``: ``x`` where ``x > threshold``, else 0 (so 0 at the threshold itself)."""
 
@@ -43,6 +46,7 @@ def custom_relu(x: tf.Tensor) -> tuple[tf.Tensor, Callable[[tf.Tensor], tf.Tenso
     return tf.maximum(x, tf.zeros_like(x)), grad
 
 
+@serializable
 class CustomReLU(keras.layers.Layer):
     """Seed 002 ``CustomReLU``: :func:`custom_relu` as a layer (gradient 1 at 0)."""
 
@@ -50,6 +54,7 @@ class CustomReLU(keras.layers.Layer):
         return custom_relu(inputs)
 
 
+@serializable
 class Swish(keras.layers.Layer):
     """Seed 002 ``Swish``: ``x * sigmoid(x)``."""
 
@@ -57,6 +62,7 @@ class Swish(keras.layers.Layer):
         return inputs * ops.sigmoid(inputs)
 
 
+@serializable
 class CenteredLayer(keras.layers.Layer):
     """Seed 004 ``CenteredLayer``: subtract the mean of every element, batch included."""
 

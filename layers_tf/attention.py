@@ -16,6 +16,7 @@ import keras
 from keras import ops
 
 from harness.arguments import check_heads, check_positive_int
+from layers_tf._serialization import serializable
 from layers_tf.dense import Shape, torch_linear_dense
 
 __all__ = ["AttentionLayer", "MultiHeadSelfAttention", "SelfAttention"]
@@ -37,6 +38,7 @@ def _build_all(layers: list[keras.layers.Layer], input_shape: Shape) -> None:
         layer.build(input_shape)
 
 
+@serializable
 class AttentionLayer(keras.layers.Layer):
     """Seed 001 ``AttentionLayer`` (Keras version): attention pooling over the sequence.
 
@@ -72,6 +74,7 @@ class AttentionLayer(keras.layers.Layer):
         return {**super().get_config(), "use_bias": self.use_bias}
 
 
+@serializable
 class SelfAttention(keras.layers.Layer):
     """Seed 002 ``SelfAttention`` (torch there): one head, ``softmax(Q K^T / sqrt(d)) V``.
 
@@ -102,6 +105,7 @@ class SelfAttention(keras.layers.Layer):
         return {**super().get_config(), "embed_dim": self.embed_dim}
 
 
+@serializable
 class MultiHeadSelfAttention(keras.layers.Layer):
     """Seed 003 ``SelfAttention``: ``num_heads`` heads of ``embed_dim // num_heads``.
 

@@ -24,6 +24,7 @@ import tensorflow as tf
 from keras import ops
 
 from harness.arguments import check_non_negative_int, check_padding, check_positive_int
+from layers_tf._serialization import serializable
 from layers_tf.dense import Shape, _kaiming_uniform_sqrt5, torch_linear_dense
 from layers_tf.models import _build_chain
 
@@ -79,6 +80,7 @@ def _call_chain(layers: Sequence[keras.layers.Layer], x: Any, training: bool | N
     return x
 
 
+@serializable
 class TorchConv2D(keras.layers.Conv2D):
     """torch's ``nn.Conv2d(in_channels, filters, kernel_size, strides, padding)`` as a Keras ``Conv2D``.
 
@@ -155,6 +157,7 @@ def torch_conv_transpose2d(
     )
 
 
+@serializable
 class Flatten(keras.layers.Layer):
     """Seed 002 ``Flatten`` on a channels-last input, flattened in torch's channels-first order.
 
@@ -177,6 +180,7 @@ class Flatten(keras.layers.Layer):
         return (input_shape[0], None if None in rest else math.prod(rest))
 
 
+@serializable
 class NaiveFlatten(keras.layers.Flatten):
     """Keras's ``Flatten`` on a channels-last input: (H, W, C) order, what a naive port of ``Flatten`` writes.
 
@@ -189,6 +193,7 @@ class NaiveFlatten(keras.layers.Flatten):
         super().__init__(data_format="channels_last", **kwargs)
 
 
+@serializable
 class CustomConv2D(keras.layers.Layer):
     """Seed 003 ``CustomConv2D``: ``tf.nn.conv2d`` with a square kernel, strides, TF padding, bias, activation.
 
@@ -255,6 +260,7 @@ class CustomConv2D(keras.layers.Layer):
         }
 
 
+@serializable
 class ConvBlock(keras.layers.Layer):
     """Seed 002 ``ConvBlock``: ``TorchConv2D(use_bias=False) -> BatchNormalization -> ReLU`` in ``block``.
 
@@ -320,6 +326,7 @@ class ConvBlock(keras.layers.Layer):
         }
 
 
+@serializable
 class ResidualBlock(keras.layers.Layer):
     """Seed 002 ``ResidualBlock``: ``relu(bn2(conv2(relu(bn1(conv1(x))))) + x)``, 3x3 convs with bias.
 
@@ -352,6 +359,7 @@ class ResidualBlock(keras.layers.Layer):
         return {**super().get_config(), "channels": self.channels}
 
 
+@serializable
 class SEBlock(keras.layers.Layer):
     """Seed 002 ``SEBlock``: squeeze (global average), excite (Dense-ReLU-Dense-sigmoid), scale.
 
@@ -398,6 +406,7 @@ class SEBlock(keras.layers.Layer):
         return {**super().get_config(), "channels": self.channels, "reduction": self.reduction}
 
 
+@serializable
 class DownBlock(keras.layers.Layer):
     """Seed 002 ``DownBlock``: ``ConvBlock -> ConvBlock -> MaxPooling2D(2)`` in ``block``.
 
@@ -438,6 +447,7 @@ class DownBlock(keras.layers.Layer):
         }
 
 
+@serializable
 class UpBlock(keras.layers.Layer):
     """Seed 002 ``UpBlock``: ``Conv2DTranspose(k=2, s=2)``, concatenate ``skip`` on channels, two ConvBlocks.
 
@@ -481,6 +491,7 @@ class UpBlock(keras.layers.Layer):
         return {**super().get_config(), "in_channels": self.in_channels, "out_channels": self.out_channels}
 
 
+@serializable
 class SimpleUNet(keras.Model):
     """Seed 002 ``SimpleUNet``: three DownBlocks, a two-ConvBlock bottom, three UpBlocks, a 1x1 conv.
 

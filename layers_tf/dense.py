@@ -18,6 +18,7 @@ import keras
 from keras import ops
 
 from harness.arguments import check_positive_int
+from layers_tf._serialization import serializable
 
 __all__ = [
     "CustomDense",
@@ -71,6 +72,12 @@ class _Affine(keras.layers.Layer):
     ``in_features``, when given, is enforced through the input spec (torch-style twins take
     it as an argument); ``_CONFIG`` maps each subclass's constructor arguments to the
     attributes ``get_config`` reads them from, so every subclass round-trips.
+
+    A subclass passes its caller's ``**kwargs`` on as one mapping, ``layer_kwargs``, for
+    ``keras.layers.Layer`` alone, which refuses an unknown keyword. Spread into this
+    signature, a setting the subclass does not take as an argument
+    (``SimpleDense(4, activation="relu")``) would be honoured, yet missing from
+    ``get_config`` and so lost in a save/load round trip.
     """
 
     _CONFIG: ClassVar[Mapping[str, str]] = {"units": "units"}
@@ -78,18 +85,18 @@ class _Affine(keras.layers.Layer):
     def __init__(
         self,
         units: int,
+        layer_kwargs: Mapping[str, Any],
         *,
         in_features: int | None = None,
         activation: Any = None,
         use_bias: bool = True,
         kernel_initializer: Any = "glorot_uniform",
         bias_initializer: Any = "zeros",
-        **kwargs: Any,
     ) -> None:
         check_positive_int("units", units)
         if in_features is not None:
             check_positive_int("in_features", in_features)
-        super().__init__(**kwargs)
+        super().__init__(**layer_kwargs)
         self.units = units
         self.in_features = in_features
         self.activation = keras.activations.get(activation)
@@ -125,38 +132,43 @@ class _Affine(keras.layers.Layer):
         return config
 
 
+@serializable
 class DenseNoBias(_Affine):
     """Seed 000 ``MyDense``: ``x @ kernel``, glorot_uniform, no bias."""
 
     def __init__(self, units: int, **kwargs: Any) -> None:
-        super().__init__(units, use_bias=False, **kwargs)
+        super().__init__(units, kwargs, use_bias=False)
 
 
+@serializable
 class DenseNoBiasActivation(_Affine):
     """Seed 000 ``MyDenseWithActivation``: he_normal kernel, no bias, activation by name."""
 
     _CONFIG: ClassVar[Mapping[str, str]] = {"units": "units", "activation": "activation"}
 
     def __init__(self, units: int, activation: Any = None, **kwargs: Any) -> None:
-        super().__init__(units, activation=activation, use_bias=False, kernel_initializer="he_normal", **kwargs)
+        super().__init__(units, kwargs, activation=activation, use_bias=False, kernel_initializer="he_normal")
 
 
+@serializable
 class DenseBias(_Affine):
     """Seed 001 ``MyDense``: ``x @ w + b``, random_normal kernel, zero bias, activation by name."""
 
     _CONFIG: ClassVar[Mapping[str, str]] = {"units": "units", "activation": "activation"}
 
     def __init__(self, units: int, activation: Any = None, **kwargs: Any) -> None:
-        super().__init__(units, activation=activation, kernel_initializer="random_normal", **kwargs)
+        super().__init__(units, kwargs, activation=activation, kernel_initializer="random_normal")
 
 
+@serializable
 class SimpleDense(_Affine):
     """Seed 003 ``SimpleDense``: glorot_uniform kernel, zero bias, no activation."""
 
     def __init__(self, units: int = 32, **kwargs: Any) -> None:
-        super().__init__(units, **kwargs)
+        super().__init__(units, kwargs)
 
 
+@serializable
 class DenseWithActivation(_Affine):
     """Seed 003 ``DenseWithActivation``: glorot_uniform kernel, zero bias, activation (relu).
 
@@ -167,9 +179,10 @@ class DenseWithActivation(_Affine):
     _CONFIG: ClassVar[Mapping[str, str]] = {"units": "units", "activation": "activation"}
 
     def __init__(self, units: int, activation: Any = "relu", **kwargs: Any) -> None:
-        super().__init__(units, activation=activation, **kwargs)
+        super().__init__(units, kwargs, activation=activation)
 
 
+@serializable
 class CustomDense(DenseWithActivation):
     """Seed 003 ``CustomDense``: a dense layer that round-trips through its config.
 
@@ -179,15 +192,17 @@ class CustomDense(DenseWithActivation):
     """
 
 
+@serializable
 class RawLinear(_Affine):
     """Seed 002 ``MyLinear``: raw parameters, ``randn`` kernel, zero bias, ``x @ W + b``."""
 
     _CONFIG: ClassVar[Mapping[str, str]] = {"in_features": "in_features", "out_features": "units"}
 
     def __init__(self, in_features: int, out_features: int, **kwargs: Any) -> None:
-        super().__init__(out_features, in_features=in_features, kernel_initializer=_standard_normal(), **kwargs)
+        super().__init__(out_features, kwargs, in_features=in_features, kernel_initializer=_standard_normal())
 
 
+@serializable
 class KaimingLinear(_Affine):
     """Seed 002 ``MyLayer`` (reset_parameters): kaiming_uniform(a=sqrt(5)) kernel, zero bias."""
 
@@ -195,10 +210,11 @@ class KaimingLinear(_Affine):
 
     def __init__(self, in_features: int, out_features: int, **kwargs: Any) -> None:
         super().__init__(
-            out_features, in_features=in_features, kernel_initializer=_kaiming_uniform_sqrt5(), **kwargs
+            out_features, kwargs, in_features=in_features, kernel_initializer=_kaiming_uniform_sqrt5()
         )
 
 
+@serializable
 class ReprLinear(_Affine):
     """Seed 002 ``MyLayer`` (extra_repr): ``randn`` kernel, no bias.
 
@@ -210,10 +226,11 @@ class ReprLinear(_Affine):
 
     def __init__(self, in_features: int, out_features: int, **kwargs: Any) -> None:
         super().__init__(
-            out_features, in_features=in_features, use_bias=False, kernel_initializer=_standard_normal(), **kwargs
+            out_features, kwargs, in_features=in_features, use_bias=False, kernel_initializer=_standard_normal()
         )
 
 
+@serializable
 class ReLULinear(_Affine):
     """Seed 004 ``MyLinear``: kernel (in_units, units) and bias ``randn``, ``relu(X @ W + b)``."""
 
@@ -222,14 +239,15 @@ class ReLULinear(_Affine):
     def __init__(self, in_units: int, units: int, **kwargs: Any) -> None:
         super().__init__(
             units,
+            kwargs,
             in_features=in_units,
             activation="relu",
             kernel_initializer=_standard_normal(),
             bias_initializer=_standard_normal(),
-            **kwargs,
         )
 
 
+@serializable
 class DetachedReLULinear(ReLULinear):
     """The correct twin of torch's ``DetachedReLULinear`` (seed 004's ``.data`` bug).
 
@@ -238,6 +256,7 @@ class DetachedReLULinear(ReLULinear):
     """
 
 
+@serializable
 class LinearWrapper(keras.layers.Layer):
     """Seed 000 ``MyLinear``: a layer that only wraps a ``Dense`` (initialised as ``nn.Linear``)."""
 
@@ -262,6 +281,7 @@ class LinearWrapper(keras.layers.Layer):
         return {**super().get_config(), "in_features": self.in_features, "out_features": self.out_features}
 
 
+@serializable
 class Demo(keras.layers.Layer):
     """Seed 002 ``Demo``: a learnable (n, n) weight next to a plain, non-learnable tensor.
 

@@ -16,6 +16,7 @@ import keras
 from keras import ops
 
 from harness.arguments import check_positive_int, check_positive_ints
+from layers_tf._serialization import serializable
 from layers_tf.dense import DenseBias, ReLULinear, Shape, torch_linear_dense
 
 __all__ = ["ConditionalLayer", "MultiLayer", "MyModel", "MyNetwork", "ReLULinearStack"]
@@ -30,6 +31,7 @@ def _build_chain(layers: Sequence[keras.layers.Layer], input_shape: Shape) -> Sh
     return shape
 
 
+@serializable
 class MultiLayer(keras.layers.Layer):
     """Seed 000 ``MultiLayer``: ``Dense`` layers from ``layer_sizes``, no activation between.
 
@@ -60,6 +62,7 @@ class MultiLayer(keras.layers.Layer):
         return {**super().get_config(), "layer_sizes": list(self.layer_sizes)}
 
 
+@serializable
 class ConditionalLayer(keras.layers.Layer):
     """Seed 000 ``ConditionalLayer``: two ``Dense`` branches; the Python bool ``condition`` picks one.
 
@@ -89,6 +92,7 @@ class ConditionalLayer(keras.layers.Layer):
         return {**super().get_config(), "in_features": self.in_features, "out_features": self.out_features}
 
 
+@serializable
 class MyNetwork(keras.Model):
     """Seed 001 ``MyNetwork``: Dense -> ReLU -> Dense."""
 
@@ -118,6 +122,7 @@ class MyNetwork(keras.Model):
         }
 
 
+@serializable
 class MyModel(keras.Model):
     """Seed 001 ``MyModel``: DenseBias(hidden, relu) -> DenseBias(num_classes, softmax).
 
@@ -141,6 +146,7 @@ class MyModel(keras.Model):
         return {**super().get_config(), "num_classes": self.num_classes, "hidden": self.hidden}
 
 
+@serializable
 class ReLULinearStack(keras.Model):
     """Seed 004 ``nn.Sequential(MyLinear(64, 8), MyLinear(8, 1))`` with the sizes as arguments.
 

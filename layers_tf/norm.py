@@ -13,13 +13,14 @@ share their ``gamma``/``beta`` weights through :class:`_FeatureNorm`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import keras
 from keras import ops
 
 from harness.arguments import check_positive_int, check_positive_ints
+from layers_tf._serialization import serializable
 from layers_tf.dense import Shape
 
 __all__ = ["DenseBlock", "LayerNorm", "LayerNormalization", "dense_block", "functional_mlp"]
@@ -65,6 +66,7 @@ def functional_mlp(
     return keras.Model(inputs=inputs, outputs=outputs, name=name)
 
 
+@serializable
 class DenseBlock(keras.layers.Layer):
     """Seed 001 ``my_dense_block`` as a layer: ``dense`` (``Dense(units, activation)``) then ``batch_norm``.
 
@@ -102,17 +104,20 @@ class _FeatureNorm(keras.layers.Layer):
     """``gamma * normalize(x) + beta`` over the last axis, gamma ones and beta zeros.
 
     ``features``, when given, is enforced through the input spec (the torch-style twin takes
-    it as an argument). Subclasses say how ``normalize`` treats the spread.
+    it as an argument). Subclasses say how ``normalize`` treats the spread, and pass their
+    caller's ``**kwargs`` as ``layer_kwargs``, for ``keras.layers.Layer`` alone (see
+    ``layers_tf.dense._Affine``): ``LayerNormalization(features=4)`` is refused, not
+    honoured and then lost by ``get_config``.
     """
 
-    def __init__(self, *, features: int | None = None, epsilon: float = 1e-6, **kwargs: Any) -> None:
+    def __init__(self, layer_kwargs: Mapping[str, Any], *, features: int | None = None, epsilon: float = 1e-6) -> None:
         if features is not None:
             check_positive_int("features", features)
         if epsilon < 0:
             raise ValueError(
                 f"Received an invalid value for `epsilon`, expected a value >= 0. Received: epsilon={epsilon!r}"
             )
-        super().__init__(**kwargs)
+        super().__init__(**layer_kwargs)
         self.features = features
         self.epsilon = float(epsilon)
         self.input_spec = keras.InputSpec(min_ndim=1, axes=None if features is None else {-1: features})
@@ -133,6 +138,7 @@ class _FeatureNorm(keras.layers.Layer):
         return tuple(input_shape)
 
 
+@serializable
 class LayerNorm(_FeatureNorm):
     """Seed 002 ``LayerNorm`` (torch there): ``gamma * (x - mean) / (std + eps) + beta``.
 
@@ -142,7 +148,7 @@ class LayerNorm(_FeatureNorm):
     """
 
     def __init__(self, features: int, eps: float = 1e-6, **kwargs: Any) -> None:
-        super().__init__(features=features, epsilon=eps, **kwargs)
+        super().__init__(kwargs, features=features, epsilon=eps)
 
     @property
     def eps(self) -> float:
@@ -158,6 +164,7 @@ class LayerNorm(_FeatureNorm):
         return {**super().get_config(), "features": self.features, "eps": self.epsilon}
 
 
+@serializable
 class LayerNormalization(_FeatureNorm):
     """Seed 003 ``LayerNormalization``: ``gamma * (x - mean) / sqrt(var + epsilon) + beta``.
 
@@ -166,7 +173,7 @@ class LayerNormalization(_FeatureNorm):
     """
 
     def __init__(self, epsilon: float = 1e-6, **kwargs: Any) -> None:
-        super().__init__(epsilon=epsilon, **kwargs)
+        super().__init__(kwargs, epsilon=epsilon)
 
     def normalize(self, inputs: Any) -> Any:
         mean, variance = ops.moments(inputs, axes=[-1], keepdims=True)

@@ -19,20 +19,20 @@ import keras
 from keras import ops
 
 from harness.arguments import check_positive_int
+from layers_tf._serialization import serializable
 from layers_tf.dense import Shape
 
 __all__ = ["CellStep", "MyRNNCell", "RNNSequence"]
 
 
-@keras.saving.register_keras_serializable(package="layers_tf")
+@serializable
 class MyRNNCell(keras.layers.Layer):
     """Seed 001 ``MyRNNCell`` (Keras version): ``h = tanh(x @ W_ih + h_prev @ W_hh + b)``.
 
     ``W_ih`` (input, units) and ``W_hh`` (units, units) are random_normal, the bias zero, as
     in the tutorial. ``split_bias=True`` replaces ``b`` by ``b_ih + b_hh``, torch's two
-    biases. ``state_size`` makes it a cell for ``keras.layers.RNN``. It is registered as
-    serialisable because the layers holding it (``RNN``, :class:`CellStep`) rebuild it from
-    their config by name.
+    biases. ``state_size`` makes it a cell for ``keras.layers.RNN``; the layers holding it
+    (``RNN``, :class:`CellStep`) serialise it into their own config and rebuild it by name.
     """
 
     def __init__(self, units: int, split_bias: bool = False, **kwargs: Any) -> None:
@@ -65,6 +65,7 @@ class MyRNNCell(keras.layers.Layer):
         return {**super().get_config(), "units": self.units, "split_bias": self.split_bias}
 
 
+@serializable
 class CellStep(keras.layers.Layer):
     """One step of a Keras RNN cell, called as torch calls its cell: ``step(x, h) -> h``.
 
@@ -95,6 +96,7 @@ class CellStep(keras.layers.Layer):
         return cls(cell, **config)
 
 
+@serializable
 class RNNSequence(keras.layers.RNN):
     """``keras.layers.RNN(cell, return_sequences=True, return_state=True)``, the tutorial's usage.
 

@@ -12,6 +12,7 @@ import keras
 from keras import ops
 
 from harness.arguments import check_positive_int
+from layers_tf._serialization import serializable
 from layers_tf.dense import Shape
 
 __all__ = ["RunningMeanScale"]
@@ -21,6 +22,7 @@ __all__ = ["RunningMeanScale"]
 _KEEP, _TAKE = 0.9, 0.1
 
 
+@serializable
 class RunningMeanScale(keras.layers.Layer):
     """Seed 001 ``MyLayer`` (parameter + buffer): ``x * weight``; every call updates ``running_mean``.
 

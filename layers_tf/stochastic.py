@@ -13,11 +13,13 @@ from typing import Any
 import keras
 
 from harness.arguments import check_positive_int, check_rate
+from layers_tf._serialization import serializable
 from layers_tf.dense import Shape
 
 __all__ = ["DropoutLayer", "MLPBlock"]
 
 
+@serializable
 class DropoutLayer(keras.layers.Layer):
     """Seed 003 ``DropoutLayer``: ``tf.nn.dropout(inputs, rate)`` when ``training``, else ``inputs``.
 
@@ -44,6 +46,7 @@ class DropoutLayer(keras.layers.Layer):
         return {**super().get_config(), "rate": self.rate, "seed": self.seed}
 
 
+@serializable
 class MLPBlock(keras.layers.Layer):
     """Seed 003 ``MLPBlock``: ``Dense(units, relu)`` per ``units_list`` entry, one shared ``Dropout`` after each.
 

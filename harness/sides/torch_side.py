@@ -261,7 +261,8 @@ def sgd(obj: Any, inputs: Sequence[np.ndarray], call_kwargs: Mapping[str, Any], 
         for _ in range(steps):
             optimiser.zero_grad()
             value = sum(loss(o, y) for o, y in zip(_flatten(obj(*xs, **call_kwargs)), ys, strict=True))
-            value.backward()
+            if value.requires_grad:  # a loss with no path to any parameter (all detached) updates nothing
+                value.backward()
             optimiser.step()
             losses.append(float(value.detach()))
             weights.append({n: _numpy(p) for n, p in params.items()})
