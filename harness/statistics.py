@@ -43,13 +43,20 @@ def bound(n: int, alpha: float = ALPHA) -> float:
 
 
 def _proportion(name: str, hits: int, n: int, expected: float, what: str) -> TensorMetrics:
-    """A proportion against its expected value, as a metric whose headroom is deviation / bound."""
+    """A proportion against its expected value, as a metric whose headroom is deviation / bound.
+
+    No draw at all (a dead ReLU unit before the dropout, say) is no evidence either way: an
+    inconclusive metric that says so, as the other examples of the check still test the rate.
+    """
+    if n == 0:
+        return TensorMetrics(name, (), True, 0.0, 0.0, 0, 0, (), None, expected, 0.0,
+                             f"inconclusive: {what}: no non-zero input reached the dropout in this example")
     eps = bound(n)
-    observed = hits / n if n else math.nan
-    deviation = abs(observed - expected) if n else math.inf
+    observed = hits / n
+    deviation = abs(observed - expected)
     # an expectation of exactly 0 or 1 admits no deviation at all: nothing random is left
     certain = expected in (0.0, 1.0)
-    ok = n > 0 and (deviation == 0.0 if certain else deviation <= eps)
+    ok = deviation == 0.0 if certain else deviation <= eps
     headroom = (0.0 if deviation == 0.0 else math.inf) if certain else deviation / eps
     note = (f"{what}: {hits} of {n} = {observed:.5f}, expected {expected:.5f}; allowed deviation "
             f"{0.0 if certain else eps:.5f} (Hoeffding, false-alarm probability <= {ALPHA:g})")

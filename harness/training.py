@@ -24,13 +24,19 @@ __all__ = ["evaluate"]
 
 
 def _step_metrics(step: int, slots: list[bridge.Slot], th: dict[str, np.ndarray], tf_: dict[str, np.ndarray],
-                  losses: tuple[float, float], policy: Policy) -> list[TensorMetrics]:
+                  losses: tuple[float, float], loss_scale: float, policy: Policy) -> list[TensorMetrics]:
+    """One step's weights (one comparison group) and loss.
+
+    The losses of a run are one group too: a loss that training has driven towards 0 is a
+    cancellation of outputs against targets, accurate to the size of the first loss, not
+    to its own.
+    """
     canonical = bridge.from_tf(tf_, slots)
     scale = magnitude(*th.values(), *canonical.values())
     metrics = [compare(f"weight {s.canonical} (step {step})", th[s.canonical], canonical[s.canonical], policy,
                        group_scale=scale) for s in slots]
     metrics.append(compare(f"loss (step {step})", np.asarray(losses[0]), np.asarray(losses[1]), policy,
-                           note="the loss before this step's update"))
+                           note="the loss before this step's update", group_scale=loss_scale))
     return metrics
 
 
@@ -62,8 +68,9 @@ def evaluate(target: Any, case: Case, dtype: str, policy: Policy, _localise: boo
         tw.tf, tf_inputs, tw.kwargs, tf_targets, spec.tf_loss(), spec.lr, spec.steps))
     trajectory = [_point(0, [compare(f"weight {s.canonical} (step 0)", th_w[0][s.canonical],
                                      bridge.from_tf(tf_w[0], slots)[s.canonical], policy) for s in slots])]
-    per_step = [_step_metrics(step, slots, th_w[step], tf_w[step], (th_loss[step - 1], tf_loss[step - 1]), policy)
-                for step in range(1, spec.steps + 1)]
+    loss_scale = magnitude(np.asarray(th_loss), np.asarray(tf_loss))
+    per_step = [_step_metrics(step, slots, th_w[step], tf_w[step], (th_loss[step - 1], tf_loss[step - 1]),
+                              loss_scale, policy) for step in range(1, spec.steps + 1)]
     trajectory += [_point(step, metrics) for step, metrics in enumerate(per_step, 1)]
     shown = next((m for m in per_step if not all(x.ok for x in m)), per_step[-1])
     return Evaluation(shown, trajectory=trajectory)

@@ -29,6 +29,20 @@ _CELL_INPUTS = (
     Tensor("x", ("batch", "input_size"), regimes=_REGIMES),
     Tensor("h", ("batch", "hidden"), regimes=_REGIMES),
 )
+# The same cancellation in float32 at ordinary inputs: where a draw nears saturation, TF's
+# float32 tanh (~5 ulps off where torch's is correctly rounded) leaves 1 - h^2 visibly apart.
+# Only such draws show it; float64 is the arbiter, and stays strict.
+_FLOAT32_TANH = KnownDivergence(
+    "gradient",
+    reason=(
+        "float32: TF's tanh is ~5 ulps off where torch's is correctly rounded; where a unit nears saturation "
+        "(h ~ 0.99997, so 1 - h^2 ~ 5e-5) the gradient 1 - h^2 is a cancellation and those ulps become "
+        "0.17% (measured: my_rnn_cell_001, 1x1, a zeros-regime draw, 151x the float32 allowance; float64 "
+        "agrees). Only draws that near saturation show it"
+    ),
+    dtypes=("float32",),
+    strict=False,
+)
 _SEQUENCE_DIMS = {"batch": _BATCH, "time": st.integers(1, 5), "input_size": _SIZE, "hidden": _SIZE}
 _SEQUENCE_X = (Tensor("x", ("batch", "time", "input_size"), regimes=_REGIMES),)
 
@@ -59,6 +73,7 @@ PAIRS: tuple[LayerPair, ...] = (
         inputs=_CELL_INPUTS,
         weights=_cell("", "cell"),
         description="One step h' = tanh(x W_ih + b_ih + h W_hh + b_hh), both sides called f(x, h).",
+        known_divergences=(_FLOAT32_TANH,),
         train_step=TRAIN_STEP,
     ),
     LayerPair(
@@ -97,6 +112,7 @@ PAIRS: tuple[LayerPair, ...] = (
         weights=_cell("cell", "cell"),
         stages=(Stage("cell", "cell", "cell"),),
         description="Every step's hidden state and the final one, from a zero initial state; one stage per step.",
+        known_divergences=(_FLOAT32_TANH,),
         train_step=TRAIN_STEP,
     ),
     LayerPair(
@@ -112,6 +128,7 @@ PAIRS: tuple[LayerPair, ...] = (
         # loop, on step 0, to learn the output's dtype and shape (the value is discarded), so TF
         # logs time + 1 cell calls against torch's time.
         description="As my_rnn_sequence_001, through Keras's while-loop path (the tutorial's default).",
+        known_divergences=(_FLOAT32_TANH,),
         train_step=TRAIN_STEP,
     ),
 )
