@@ -341,7 +341,24 @@ PAIRS: tuple[LayerPair, ...] = (
         output_layout="channels_first",
         # ``bottom`` is an nn.Sequential in torch and a plain list in Keras: its two ConvBlocks are the stages.
         stages=_stages("down1", "down2", "down3", "bottom.0", "bottom.1", "up3", "up2", "up1", "final"),
-        **BATCH_NORM_TRAINING,
+        **{
+            **BATCH_NORM_TRAINING,
+            "known_divergences": (
+                *BATCH_NORM_TRAINING["known_divergences"],
+                KnownDivergence(
+                    "train_step",
+                    reason=(
+                        "float64, an 8x8 input: the bottleneck's batch norms see two values per channel (batch 2 "
+                        "at 1x1), whose normalisation is ill-conditioned, and five SGD steps amplify rounding: "
+                        "the per-step weight divergence went 2e-14, 2e-14, 2e-14, 8e-12, 3.5e-9 (x400 a step "
+                        "at the end; 1.2x the float64 allowance at step 5; batch 2, base 2, seed 340). Only "
+                        "such draws show it"
+                    ),
+                    dtypes=("float64",),
+                    strict=False,
+                ),
+            ),
+        },
         description="A three-level U-Net of ConvBlocks with skip connections and a 1x1 output conv.",
         train_step=TRAIN_STEP,
     ),
