@@ -162,36 +162,34 @@ def run(
     trainable = [v for v in _variables(obj) if v.trainable]
     if mode == "graph":
         return _run_graph(obj, xs, call_kwargs, cotangents, trainable)
+    outs, grads, log = _vjp(obj, xs, call_kwargs, cotangents, trainable, mode, stages)
+    outcome = Outcome([np.asarray(o) for o in outs], stages=[StageCall(n, np.asarray(o)) for n, _, o in log])
+    return _with_grads(outcome, grads, len(xs), trainable) if grads else outcome
+
+
+def _vjp(obj: Any, xs: Sequence[Any], call_kwargs: Mapping[str, Any], cotangents: Sequence[Any] | None,
+         trainable: Sequence[Any], mode: str = "eval",
+         stages: Sequence[tuple[str, str]] = ()) -> tuple[list[Any], list[Any], list[tuple[str, Any, Any]]]:
+    """Outputs, the VJP (with cotangents) and the stage log: the body eager and compiled runs share.
+
+    The VJP covers the inputs, the trainable variables and each recorded stage's input; it is
+    empty without cotangents or when their count differs from the outputs' (the comparison
+    reports that). Compiled, ``stages`` stays empty: a traced call records symbolic tensors.
+    """
+    t = tf()
     with _capture(obj, stages) as log, t.GradientTape() as tape:  # watches every variable read
         for x in xs:
             tape.watch(x)
         outs = _flatten(_call(obj, xs, call_kwargs, mode))
-    outcome = Outcome([np.asarray(o) for o in outs], stages=[StageCall(n, np.asarray(o)) for n, _, o in log])
     if cotangents is None or len(cotangents) != len(outs):
-        return outcome  # no VJP; a differing output count is reported by the comparison
-    stage_inputs = [x for _, x, _ in log]
+        return outs, [], log
     grads = tape.gradient(
         outs,
-        xs + trainable + stage_inputs,
-        output_gradients=[t.constant(c, dtype=o.dtype) for o, c in zip(outs, cotangents, strict=True)],
+        [*xs, *trainable, *(x for _, x, _ in log)],
+        output_gradients=[t.convert_to_tensor(c, dtype=o.dtype) for o, c in zip(outs, cotangents, strict=True)],
         unconnected_gradients=t.UnconnectedGradients.NONE,
     )
-    return _with_grads(outcome, grads, len(xs), trainable)
-
-
-def _vjp(obj: Any, xs: Sequence[Any], call_kwargs: Mapping[str, Any], cotangents: Sequence[Any] | None,
-         trainable: Sequence[Any]) -> tuple[list[Any], list[Any]]:
-    """Outputs and, with cotangents, the VJP: the body both eager and compiled runs share."""
-    t = tf()
-    with t.GradientTape() as tape:
-        for x in xs:
-            tape.watch(x)
-        outs = _flatten(_call(obj, xs, call_kwargs, "eval"))
-    if cotangents is None or len(cotangents) != len(outs):
-        return outs, []
-    grads = tape.gradient(outs, [*xs, *trainable], output_gradients=list(cotangents),
-                          unconnected_gradients=t.UnconnectedGradients.NONE)
-    return outs, [None if g is None else t.convert_to_tensor(g) for g in grads]
+    return outs, [None if g is None else t.convert_to_tensor(g) for g in grads], log
 
 
 def _graph_fn(obj: Any, kind: str, jit: bool) -> Callable[..., Any]:
@@ -202,7 +200,8 @@ def _graph_fn(obj: Any, kind: str, jit: bool) -> Callable[..., Any]:
         def body(xs: list[Any], cotangents: list[Any] | None, **kwargs: Any) -> Any:
             _TRACES[0] += 1  # Python runs only while tracing
             # the variables are captured, not passed: the layer reads its own, and so must the tape
-            return _vjp(obj, xs, kwargs, cotangents, [v for v in _variables(obj) if v.trainable])
+            outs, grads, _ = _vjp(obj, xs, kwargs, cotangents, [v for v in _variables(obj) if v.trainable])
+            return outs, grads
 
         graphs[key] = tf().function(body, jit_compile=jit, reduce_retracing=True)
     return graphs[key]
@@ -230,8 +229,7 @@ def _run_graph(obj: Any, xs: list[Any], call_kwargs: Mapping[str, Any], cotangen
 
 def _with_grads(outcome: Outcome, grads: Sequence[Any], n_in: int, trainable: Sequence[Any]) -> Outcome:
     """Split a VJP's gradients into inputs, trainable variables and stage inputs."""
-    t = tf()
-    grads = [None if g is None else np.asarray(t.convert_to_tensor(g)) for g in grads]
+    grads = [None if g is None else np.asarray(g) for g in grads]
     n_vars = len(trainable)
     outcome.input_grads = grads[:n_in]
     outcome.param_grads = {_key(v): g for v, g in zip(trainable, grads[n_in:n_in + n_vars], strict=True)}
