@@ -359,13 +359,6 @@ def block(page: str, pair: str, check: str, mode: str) -> str:
     return match.group(0)
 
 
-def test_the_report_knows_the_specs_checks_and_modes_in_the_specs_order():
-    from harness.report import dimensions
-    from harness.spec import CHECKS, MODES
-
-    assert dimensions.CHECKS == CHECKS and dimensions.MODES == MODES
-
-
 def test_matrix_columns_follow_check_then_mode_order_with_unknown_ones_last(page2):
     checks = re.findall(r'class="dim-check">(\w+)</th>', page2)
     assert checks == ["parameters", "forward", "gradient", "state", "statistics", "serialization", "train_step",
