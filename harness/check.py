@@ -82,8 +82,6 @@ def minimal_case(pair: LayerPair, mode: str = "eval") -> Case:
 EXAMPLE_SHARE = {"serialization": 0.25, "statistics": 0.25, "graph": 0.1}
 
 
-# Checks whose subject does not depend on input values: no edge-value regimes for them.
-_VALUE_FREE = ("parameters", "serialization", "statistics", "train_step")
 # Checks that compare the two frameworks' numbers, where a float64 replay can tell a precision
 # divergence from a semantic one (the others compare a side with itself or with a rate).
 _CROSS_NUMERIC = ("forward", "gradient", "state", "train_step")
@@ -206,9 +204,8 @@ def run_check(target: Target, *, max_examples: int | None = None, case: Case | N
         else:
             probe = minimal_case(pair, target.mode)
             attempt(probe)
-            if target.check not in _VALUE_FREE:
-                for regime in regimes_for(pair, target.check)[1:]:
-                    attempt(Case(probe.params, regime, 0))
+            for regime in regimes_for(pair, target.check)[1:]:  # none for checks that ignore values
+                attempt(Case(probe.params, regime, 0))
             _hypothesis_settings(max_examples, target)(hunt)()
         record.metrics = {m.name: m.to_json() for m in worst}
     except Divergence as div:
