@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from harness.bridge import IDENTITY, Transform
 
 __all__ = [
+    "BENCH_SIZES",
     "CHECKS",
     "DTYPES",
     "MODES",
@@ -51,6 +52,7 @@ DEFAULT_MODES = ("eval", "graph")
 # training step exist only in training.
 _FIXED_MODE = {"parameters": "eval", "serialization": "eval", "statistics": "train", "train_step": "train"}
 STATE_CALLS = 3
+BENCH_SIZES = ("small", "large")
 LAYOUTS = ("feature_last", "channels_first")
 INITS = ("normal", "positive", "keep")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -246,6 +248,41 @@ DimValue = st.SearchStrategy | Callable[[Params], Any] | int | float | bool | st
 
 
 @dataclass(frozen=True)
+class Builtin:
+    """The frameworks' own layer for what a pair computes, timed beside it for a ratio.
+
+    A port that is ten times slower than ``nn.Linear`` / ``Dense`` is a finding even when
+    both frameworks agree. The factories take a bench size's params; their weights are the
+    frameworks' defaults (timing does not depend on the values).
+    """
+
+    name: str
+    torch: Callable[[Params], Any]
+    tf: Callable[[Params], Any]
+
+
+@dataclass(frozen=True)
+class Bench:
+    """How to time a pair: two representative sizes, FLOPs per forward call, a built-in to beat.
+
+    Args:
+        small: every dim of the pair, fixed: the size ``--quick`` times (a few ms on a CPU).
+        large: every dim, fixed: a size where the arithmetic, not the Python, dominates.
+        flops: params -> floating-point operations of one forward call, where countable
+            (matmuls and convolutions: 2 per multiply-add); a forward+backward counts 3x.
+        builtin: the frameworks' own equivalent layer, if there is one.
+    """
+
+    small: Params
+    large: Params
+    flops: Callable[[Params], float] | None = None
+    builtin: Builtin | None = None
+
+    def sizes(self) -> dict[str, Params]:
+        return {"small": self.small, "large": self.large}
+
+
+@dataclass(frozen=True)
 class LayerPair:
     """A torch layer and a Keras layer that claim to compute the same function.
 
@@ -283,6 +320,8 @@ class LayerPair:
         dropout: the pair drops at random in training (see :class:`Dropout`): its training
             mode is compared by the ``statistics`` check, not value by value.
         train_step: SGD steps to compare (see :class:`TrainStep`).
+        bench: sizes and FLOPs for ``conform bench`` (see :class:`Bench`); a pair without
+            one is not benchmarked (the benchmark says so).
     """
 
     name: str
@@ -305,6 +344,7 @@ class LayerPair:
     train_dims: Mapping[str, DimValue] = field(default_factory=dict)
     dropout: Dropout | None = None
     train_step: TrainStep | None = None
+    bench: Bench | None = None
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -335,6 +375,10 @@ class LayerPair:
         implied = tuple(c for c, given in (("statistics", self.dropout), ("train_step", self.train_step))
                         if given is not None and c not in self.checks)
         object.__setattr__(self, "checks", (*self.checks, *implied))
+        for size, params in (self.bench.sizes() if self.bench else {}).items():
+            unfixed = [d for d in self.dims if d not in params]
+            if unfixed:
+                raise SpecError(f"Pair {self.name!r}: bench size {size!r} must fix every dim; missing {unfixed}")
         object.__setattr__(
             self, "weights", {k: Link(v) if isinstance(v, str) else v for k, v in self.weights.items()}
         )
@@ -378,6 +422,7 @@ class LayerPair:
                                                           "tf": self.dropout.tf},
             "train_step": None if self.train_step is None else {"lr": self.train_step.lr,
                                                                 "steps": self.train_step.steps},
+            "bench": None if self.bench is None else {k: dict(v) for k, v in self.bench.sizes().items()},
             "tolerances": [{"rtol": t.rtol, "atol": t.atol, "reason": t.reason} for t in self.tolerances],
             "description": self.description,
         }

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from importlib import import_module
+from itertools import pairwise
 from types import ModuleType
 from typing import Any
 
 from hypothesis import strategies as st
 
 from harness.bridge import TRANSPOSE
-from harness.spec import DEFAULT_CHECKS, KnownDivergence, Link, TorchOnly, TrainStep
+from harness.spec import DEFAULT_CHECKS, KnownDivergence, Link, Params, TorchOnly, TrainStep
 
 SEED_000 = "000_4a42d213cdc6ab68.txt"
 SEED_001 = "001_891ade5985017d1d.txt"
@@ -115,3 +116,18 @@ def batch_norm_map(torch_path: str = "", tf_path: str | None = None) -> WeightMa
         inside(torch_path, "running_var"): Link(inside(tf_path, "moving_variance"), init="positive"),
         inside(torch_path, "num_batches_tracked"): TorchOnly(_NO_COUNTER),
     }
+
+
+# Benchmark sizes of the (batch, features) pairs that compute elementwise (activations, losses,
+# dropout, a batch norm): a few microseconds of arithmetic small, a million elements large.
+ELEMENTWISE_SMALL: Params = {"batch": 32, "features": 256}
+ELEMENTWISE_LARGE: Params = {"batch": 256, "features": 4096}
+
+
+def dense_flops(rows: int, *widths: int) -> float:
+    """Forward FLOPs of a chain of dense layers ``widths[0] -> widths[1] -> ...`` applied to ``rows`` rows.
+
+    Each layer is a (rows, in) x (in, out) matmul, 2 FLOPs per multiply-add; biases and
+    activations are elementwise and not counted.
+    """
+    return float(sum(2 * rows * n_in * n_out for n_in, n_out in pairwise(widths)))

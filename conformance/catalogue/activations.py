@@ -6,14 +6,16 @@ from importlib import import_module
 
 from hypothesis import strategies as st
 
-from conformance.catalogue import SEED_001, SEED_002, SEED_003, SEED_004, twins
-from harness.spec import KnownDivergence, LayerPair, Origin, Tensor
+from conformance.catalogue import ELEMENTWISE_LARGE, ELEMENTWISE_SMALL, SEED_001, SEED_002, SEED_003, SEED_004, twins
+from harness.spec import Bench, KnownDivergence, LayerPair, Origin, Tensor
 
 __all__ = ["PAIRS"]
 
 
 _SIZES = {"batch": st.integers(1, 4), "features": st.integers(1, 12)}
 _X = (Tensor("x", ("batch", "features")),)
+# Elementwise (or a mean and a subtraction): no FLOPs counted.
+_BENCH = Bench(small=ELEMENTWISE_SMALL, large=ELEMENTWISE_LARGE)
 
 
 _torch, _tf = twins("activations")
@@ -28,6 +30,7 @@ PAIRS: tuple[LayerPair, ...] = (
         dims={**_SIZES, "threshold": st.sampled_from([0.0, 0.5, -0.25])},
         inputs=_X,
         special_values=lambda p: [p["threshold"]],
+        bench=Bench(small={**ELEMENTWISE_SMALL, "threshold": 0.0}, large={**ELEMENTWISE_LARGE, "threshold": 0.0}),
         description="where(x > threshold, x, 0): 0 at the threshold itself, value and gradient.",
     ),
     LayerPair(
@@ -37,6 +40,7 @@ PAIRS: tuple[LayerPair, ...] = (
         tf=lambda p: _tf().CustomReLU(),
         dims=_SIZES,
         inputs=_X,
+        bench=_BENCH,
         description=(
             "clamp(min=0) with a hand-written backward (gradient zeroed where x < 0, so 1 at 0): "
             "torch.autograd.Function vs tf.custom_gradient."
@@ -60,6 +64,7 @@ PAIRS: tuple[LayerPair, ...] = (
                 ),
             ),
         ),
+        bench=_BENCH,
         description="The tutorial's CustomReLU against tf.nn.relu: same values, different gradient at 0.",
     ),
     LayerPair(
@@ -69,6 +74,7 @@ PAIRS: tuple[LayerPair, ...] = (
         tf=lambda p: _tf().Swish(),
         dims=_SIZES,
         inputs=_X,
+        bench=_BENCH,
         description="x * sigmoid(x).",
     ),
     LayerPair(
@@ -78,6 +84,7 @@ PAIRS: tuple[LayerPair, ...] = (
         tf=lambda p: _tf().CenteredLayer(),
         dims=_SIZES,
         inputs=_X,
+        bench=_BENCH,
         description="X - X.mean() over every element, batch included: each output depends on the whole batch.",
     ),
     LayerPair(
@@ -98,6 +105,7 @@ PAIRS: tuple[LayerPair, ...] = (
             )
             for check in ("forward", "gradient")
         ),
+        bench=_BENCH,
         description="The exact GELU both lookups return for 'gelu'; equal in float32, not in float64.",
     ),
 )

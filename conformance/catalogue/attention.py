@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from conformance.catalogue import SEED_001, SEED_002, SEED_003, TRAIN_STEP, dense_map, twins
+from conformance.catalogue import SEED_001, SEED_002, SEED_003, TRAIN_STEP, dense_flops, dense_map, twins
 from harness.bridge import TRANSPOSE
-from harness.spec import KnownDivergence, LayerPair, Link, Origin, Tensor
+from harness.spec import Bench, KnownDivergence, LayerPair, Link, Origin, Params, Tensor
 
 __all__ = ["PAIRS"]
 
@@ -44,6 +44,32 @@ _ATTENTION_DIMS = {"batch": _BATCH, "seq": _SEQ, "input_dim": _SIZE}
 _ATTENTION_X = (Tensor("x", ("batch", "seq", "input_dim")),)
 
 
+def _pooling_flops(p: Params) -> float:
+    """Attention pooling: the (d -> 1) score of every position, then the score-weighted sum over seq."""
+    return dense_flops(p["batch"] * p["seq"], p["input_dim"], 1) + 2.0 * p["batch"] * p["seq"] * p["input_dim"]
+
+
+def _self_attention_flops(p: Params, projections: int) -> float:
+    """``projections`` (embed -> embed) dense layers on every position, plus Q K^T and A V.
+
+    Q K^T and A V are each 2 * batch * seq^2 * embed FLOPs, however the embedding is split into heads.
+    """
+    batch, seq, embed = p["batch"], p["seq"], p["embed_dim"]
+    return projections * dense_flops(batch * seq, embed, embed) + 2 * 2.0 * batch * seq * seq * embed
+
+
+def _single_head_flops(p: Params) -> float:
+    return _self_attention_flops(p, projections=3)  # query, key, value
+
+
+def _multi_head_flops(p: Params) -> float:
+    return _self_attention_flops(p, projections=4)  # query, key, value, combine_heads
+
+
+_SEQUENCE_SMALL = {"batch": 8, "seq": 16}
+_SEQUENCE_LARGE = {"batch": 8, "seq": 64}
+
+
 PAIRS: tuple[LayerPair, ...] = (
     LayerPair(
         name="attention_layer_001",
@@ -56,6 +82,12 @@ PAIRS: tuple[LayerPair, ...] = (
         weights={"linear.weight": Link("W", TRANSPOSE), "linear.bias": "b"},
         description="softmax over seq of x @ w + b weights a sum over seq; the same parameters on both sides.",
         train_step=TRAIN_STEP,
+        bench=Bench(
+            small={**_SEQUENCE_SMALL, "input_dim": 32},
+            # pooling is 4 FLOPs per value, no projection: a million values for the arithmetic to show
+            large={"batch": 32, "seq": 128, "input_dim": 256},
+            flops=_pooling_flops,
+        ),
     ),
     LayerPair(
         name="attention_layer_tutorial_001",
@@ -67,7 +99,7 @@ PAIRS: tuple[LayerPair, ...] = (
         inputs=_ATTENTION_X,
         # only what both sides have: torch's linear.bias is left out on purpose, for the check to report
         weights={"linear.weight": Link("W", TRANSPOSE)},
-        checks=("parameters",),
+        checks=("parameters",),  # parameters only, no forward: no bench (attention_layer_001 times it)
         known_divergences=(
             KnownDivergence(
                 "parameters",
@@ -91,6 +123,11 @@ PAIRS: tuple[LayerPair, ...] = (
         weights={**dense_map("query"), **dense_map("key"), **dense_map("value")},
         description="softmax(Q K^T / sqrt(d)) V with Q, K, V = Linear(d, d)(x).",
         train_step=TRAIN_STEP,
+        bench=Bench(
+            small={**_SEQUENCE_SMALL, "embed_dim": 32},
+            large={**_SEQUENCE_LARGE, "embed_dim": 128},
+            flops=_single_head_flops,
+        ),
         known_divergences=(FLOAT32_LARGE_SCORES,),
     ),
     LayerPair(
@@ -110,6 +147,11 @@ PAIRS: tuple[LayerPair, ...] = (
                  for path, link in dense_map(layer).items()},
         description="Dense q/k/v, split into heads, softmax(Q K^T / sqrt(head_dim)) V per head, combine_heads.",
         train_step=TRAIN_STEP,
+        bench=Bench(
+            small={**_SEQUENCE_SMALL, "num_heads": 4, "head_dim": 8, "embed_dim": 32},
+            large={**_SEQUENCE_LARGE, "num_heads": 4, "head_dim": 32, "embed_dim": 128},
+            flops=_multi_head_flops,
+        ),
         known_divergences=(FLOAT32_LARGE_SCORES,),
     ),
 )

@@ -9,11 +9,23 @@ the layout traps the catalogue lists: flattening order and TF's asymmetric ``'sa
 
 from __future__ import annotations
 
+from typing import Any
+
 from hypothesis import strategies as st
 
-from conformance.catalogue import BATCH_NORM_TRAINING, SEED_002, SEED_003, TRAIN_STEP, batch_norm_map, inside, twins
+from conformance.catalogue import (
+    BATCH_NORM_TRAINING,
+    SEED_002,
+    SEED_003,
+    TRAIN_STEP,
+    batch_norm_map,
+    dense_flops,
+    inside,
+    twins,
+)
+from harness import frameworks
 from harness.bridge import CONV2D_OIHW_TO_HWIO, CONV_TRANSPOSE2D_IOHW_TO_HWOI, TRANSPOSE
-from harness.spec import KnownDivergence, LayerPair, Link, Origin, Stage, Tensor, TorchOnly
+from harness.spec import Bench, Builtin, KnownDivergence, LayerPair, Link, Origin, Params, Stage, Tensor, TorchOnly
 
 __all__ = ["PAIRS"]
 
@@ -67,6 +79,121 @@ def _spatial_at_least(size: int) -> st.SearchStrategy[int]:
 _torch, _tf = twins("conv")
 
 
+# --- Benchmarks. Convolution FLOPs: 2 per multiply-add; batch norms, activations, pools and
+# the SE block's squeeze and scale are elementwise and not counted.
+
+
+def _conv_flops(batch: int, c_in: int, c_out: int, kernel: int, out_h: int, out_w: int) -> float:
+    """A k x k convolution: c_in * k * k multiply-adds for each of the batch * out_h * out_w * c_out outputs.
+
+    A k x k stride-k transposed convolution does as many per *input* pixel: pass the input's size.
+    """
+    return 2.0 * batch * out_h * out_w * c_out * c_in * kernel * kernel
+
+
+def _tf_out(size: int, kernel: int, stride: int, padding: str) -> int:
+    """TF's output length: ceil(size / stride) for 'same', windows that fit for 'valid'.
+
+    The naive port's symmetric k // 2 padding (odd k) gives the 'same' length too.
+    """
+    return -(-size // stride) if padding == "same" else (size - kernel) // stride + 1
+
+
+def _custom_conv_flops(p: Params) -> float:
+    k, s, padding = p["kernel_size"], p["strides"], p.get("padding", "same")  # the naive pair is always 'same'
+    out_h, out_w = _tf_out(p["height"], k, s, padding), _tf_out(p["width"], k, s, padding)
+    return _conv_flops(p["batch"], p["in_channels"], p["filters"], k, out_h, out_w)
+
+
+def _conv_block_flops(p: Params) -> float:
+    """ConvBlock's convolution, torch's symmetric integer padding."""
+    k, s, pad = p["kernel_size"], p["stride"], p["padding"]
+    out_h, out_w = (p["height"] + 2 * pad - k) // s + 1, (p["width"] + 2 * pad - k) // s + 1
+    return _conv_flops(p["batch"], p["in_channels"], p["out_channels"], k, out_h, out_w)
+
+
+def _double_conv_flops(batch: int, c_in: int, c_out: int, h: int, w: int) -> float:
+    """Two size-keeping 3x3 convolutions c_in -> c_out -> c_out (DownBlock's, the U-Net bottom's)."""
+    return _conv_flops(batch, c_in, c_out, 3, h, w) + _conv_flops(batch, c_out, c_out, 3, h, w)
+
+
+def _up_flops(batch: int, c_in: int, c_out: int, h: int, w: int) -> float:
+    """UpBlock on an (h, w) input: the 2x2 stride-2 transposed conv, then two 3x3 convs at (2h, 2w)."""
+    return _conv_flops(batch, c_in, c_out, 2, h, w) + _double_conv_flops(batch, 2 * c_out, c_out, 2 * h, 2 * w)
+
+
+def _residual_flops(p: Params) -> float:
+    return _double_conv_flops(p["batch"], p["channels"], p["channels"], p["height"], p["width"])
+
+
+def _se_flops(p: Params) -> float:
+    """The excitation's two dense layers channels -> channels // reduction -> channels."""
+    return dense_flops(p["batch"], p["channels"], p["channels"] // p["reduction"], p["channels"])
+
+
+def _down_flops(p: Params) -> float:
+    return _double_conv_flops(p["batch"], p["in_channels"], p["out_channels"], p["height"], p["width"])
+
+
+def _up_block_flops(p: Params) -> float:
+    return _up_flops(p["batch"], p["in_channels"], p["out_channels"], p["height"], p["width"])
+
+
+def _unet_flops(p: Params) -> float:
+    """Three DownBlocks, the two-conv bottom, three UpBlocks and the final 1x1 conv."""
+    b, base, h, w = p["batch"], p["base"], p["height"], p["width"]
+    return (
+        _double_conv_flops(b, p["in_channels"], base, h, w)
+        + _double_conv_flops(b, base, 2 * base, h // 2, w // 2)
+        + _double_conv_flops(b, 2 * base, 4 * base, h // 4, w // 4)
+        + _double_conv_flops(b, 4 * base, 8 * base, h // 8, w // 8)
+        + _up_flops(b, 8 * base, 4 * base, h // 8, w // 8)
+        + _up_flops(b, 4 * base, 2 * base, h // 4, w // 4)
+        + _up_flops(b, 2 * base, base, h // 2, w // 2)
+        + _conv_flops(b, base, p["out_channels"], 1, h, w)
+    )
+
+
+# CustomConv2D's activations (the pair draws these) as torch modules; None and 'linear' are none
+_TORCH_ACTIVATIONS = {None: None, "linear": None, "relu": "ReLU", "tanh": "Tanh"}
+
+
+def _conv2d_torch(p: Params) -> Any:
+    """nn.Conv2d with TF's padding: symmetric as nn.Conv2d's own, asymmetric 'same' through nn.ZeroPad2d first."""
+    nn = frameworks.torch().nn
+    k, s = p["kernel_size"], p["strides"]
+    top = bottom = left = right = 0
+    if p["padding"] == "same":
+        (top, bottom), (left, right) = (_torch().same_padding(p[d], k, s) for d in ("height", "width"))
+    symmetric = (top, left) == (bottom, right)
+    conv = nn.Conv2d(p["in_channels"], p["filters"], k, stride=s, padding=(top, left) if symmetric else 0)
+    layers = [conv] if symmetric else [nn.ZeroPad2d((left, right, top, bottom)), conv]
+    if _TORCH_ACTIVATIONS[p["activation"]]:
+        layers.append(getattr(nn, _TORCH_ACTIVATIONS[p["activation"]])())
+    return layers[0] if len(layers) == 1 else nn.Sequential(*layers)
+
+
+def _conv2d_keras(p: Params) -> Any:
+    return frameworks.keras().layers.Conv2D(
+        p["filters"], p["kernel_size"], strides=p["strides"], padding=p["padding"], activation=p["activation"],
+        data_format="channels_last",
+    )
+
+
+# (batch, channels, height, width): the flattens, ResidualBlock, SEBlock
+_CONV_SMALL = {"batch": 4, "channels": 8, "height": 16, "width": 16}
+_CONV_LARGE = {"batch": 8, "channels": 32, "height": 32, "width": 32}
+_FLATTEN_BENCH = Bench(small=_CONV_SMALL, large=_CONV_LARGE)  # a reshape (and a transpose): no FLOPs
+# (batch, in_channels, out_channels, height, width): ConvBlock (3x3, stride 1, padding 1), DownBlock
+_CONV_IO_SMALL = {"batch": 4, "in_channels": 8, "out_channels": 8, "height": 16, "width": 16}
+_CONV_IO_LARGE = {"batch": 8, "in_channels": 32, "out_channels": 32, "height": 32, "width": 32}
+_CONV3X3 = {"kernel_size": 3, "stride": 1, "padding": 1}
+# CustomConv2D: 3x3 with relu, the tutorial's default activation
+_CUSTOM_CONV_SMALL = {"batch": 4, "in_channels": 8, "filters": 8, "kernel_size": 3, "activation": "relu",
+                      "height": 16, "width": 16}
+_CUSTOM_CONV_LARGE = {**_CUSTOM_CONV_SMALL, "batch": 8, "in_channels": 32, "filters": 32, "height": 32, "width": 32}
+
+
 PAIRS: tuple[LayerPair, ...] = (
     LayerPair(
         name="flatten_002",
@@ -75,6 +202,7 @@ PAIRS: tuple[LayerPair, ...] = (
         tf=lambda p: _tf().Flatten(),
         dims={"batch": _BATCH, "channels": _CHANNELS, "height": _SPATIAL, "width": _SPATIAL},
         inputs=_X,
+        bench=_FLATTEN_BENCH,
         description="x.view(b, -1) on NCHW vs a Keras layer that flattens NHWC in torch's (C, H, W) order.",
     ),
     LayerPair(
@@ -108,6 +236,7 @@ PAIRS: tuple[LayerPair, ...] = (
                 ),
             ),
         ),
+        bench=_FLATTEN_BENCH,
         description="torch Flatten vs keras.layers.Flatten on the NHWC tensor: the flattening-order trap.",
     ),
     LayerPair(
@@ -132,6 +261,12 @@ PAIRS: tuple[LayerPair, ...] = (
         inputs=(Tensor("x", ("batch", "in_channels", "height", "width"), layout="channels_first"),),
         weights={"weight": Link("kernel", CONV2D_OIHW_TO_HWIO), "bias": "bias"},
         output_layout="channels_first",
+        bench=Bench(
+            small={**_CUSTOM_CONV_SMALL, "strides": 1, "padding": "same"},
+            large={**_CUSTOM_CONV_LARGE, "strides": 1, "padding": "same"},
+            flops=_custom_conv_flops,
+            builtin=Builtin(name="nn.Conv2d / Conv2D", torch=_conv2d_torch, tf=_conv2d_keras),
+        ),
         description=(
             "tf.nn.conv2d with 'same'/'valid' padding, strides, bias and activation vs F.pad + F.conv2d "
             "reproducing TF's 'same' padding exactly (asymmetric for stride > 1)."
@@ -187,6 +322,12 @@ PAIRS: tuple[LayerPair, ...] = (
                 reason="trained through the shifted windows, the two kernels move apart from the first step",
             ),
         ),
+        bench=Bench(
+            # the pair's stride 2 on twice the size: custom_conv2d_003's output size and FLOPs
+            small={**_CUSTOM_CONV_SMALL, "strides": 2, "activation": None, "height": 32, "width": 32},
+            large={**_CUSTOM_CONV_LARGE, "strides": 2, "activation": None, "height": 64, "width": 64},
+            flops=_custom_conv_flops,
+        ),
         description="TF 'same' padding at stride 2 vs a naive torch port with symmetric padding k // 2.",
         train_step=TRAIN_STEP,
     ),
@@ -213,6 +354,11 @@ PAIRS: tuple[LayerPair, ...] = (
         output_layout="channels_first",
         stages=_stages("block.0", "block.1", "block.2"),
         **BATCH_NORM_TRAINING,
+        bench=Bench(
+            small={**_CONV_IO_SMALL, **_CONV3X3},
+            large={**_CONV_IO_LARGE, **_CONV3X3},
+            flops=_conv_block_flops,
+        ),
         description="Conv2d(bias=False) -> BatchNorm2d -> ReLU vs explicit symmetric padding + Conv2D -> BN -> ReLU.",
         train_step=TRAIN_STEP,
     ),
@@ -227,6 +373,7 @@ PAIRS: tuple[LayerPair, ...] = (
         output_layout="channels_first",
         stages=_stages("conv1", "bn1", "conv2", "bn2"),
         **BATCH_NORM_TRAINING,
+        bench=Bench(small=_CONV_SMALL, large=_CONV_LARGE, flops=_residual_flops),
         description="conv3x3-BN-ReLU-conv3x3-BN plus the identity, then ReLU.",
         train_step=TRAIN_STEP,
     ),
@@ -257,6 +404,11 @@ PAIRS: tuple[LayerPair, ...] = (
             Stage("squeeze", "squeeze", "squeeze", layout="channels_first"),
             *(Stage(f"excitation.{i}", f"excitation.{i}", f"excitation.{i}") for i in range(4)),
         ),
+        bench=Bench(
+            small={**_CONV_SMALL, "reduction": 4},
+            large={**_CONV_LARGE, "reduction": 4},
+            flops=_se_flops,
+        ),
         description="Global average pool -> Linear -> ReLU -> Linear -> Sigmoid, scaling the input's channels.",
         train_step=TRAIN_STEP,
     ),
@@ -277,6 +429,7 @@ PAIRS: tuple[LayerPair, ...] = (
         output_layout="channels_first",
         stages=_stages("block.0", "block.1", "block.2"),
         **BATCH_NORM_TRAINING,
+        bench=Bench(small=_CONV_IO_SMALL, large=_CONV_IO_LARGE, flops=_down_flops),
         description="ConvBlock -> ConvBlock -> MaxPool2d(2) (odd sizes floor on both sides).",
         train_step=TRAIN_STEP,
     ),
@@ -302,6 +455,14 @@ PAIRS: tuple[LayerPair, ...] = (
         output_layout="channels_first",
         stages=_stages("up", "conv.0", "conv.1"),
         **BATCH_NORM_TRAINING,
+        bench=Bench(
+            # half the size and twice the channels of the skip, as in a U-Net
+            small={"batch": 4, "in_channels": 16, "out_channels": 8, "height": 8, "width": 8,
+                   "skip_height": 16, "skip_width": 16},
+            large={"batch": 8, "in_channels": 64, "out_channels": 32, "height": 16, "width": 16,
+                   "skip_height": 32, "skip_width": 32},
+            flops=_up_block_flops,
+        ),
         description="ConvTranspose2d(k=2, s=2), concatenation with the skip on channels, two ConvBlocks.",
         train_step=TRAIN_STEP,
     ),
@@ -359,6 +520,13 @@ PAIRS: tuple[LayerPair, ...] = (
                 ),
             ),
         },
+        bench=Bench(
+            # ~40 layers: eager Keras spends ~45 ms on them at any size (the small one shows it), so the large
+            # size stays modest, 144 MFLOP, ~12 ms of torch forward and backward on two cores
+            small={"batch": 2, "in_channels": 1, "out_channels": 1, "base": 4, "height": 16, "width": 16},
+            large={"batch": 2, "in_channels": 1, "out_channels": 1, "base": 16, "height": 32, "width": 32},
+            flops=_unet_flops,
+        ),
         description="A three-level U-Net of ConvBlocks with skip connections and a 1x1 output conv.",
         train_step=TRAIN_STEP,
     ),

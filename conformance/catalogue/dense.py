@@ -6,11 +6,24 @@ the seed 004 layers multiply by ``W`` itself and map one to one.
 
 from __future__ import annotations
 
+from typing import Any
+
 from hypothesis import strategies as st
 
-from conformance.catalogue import SEED_000, SEED_001, SEED_002, SEED_003, SEED_004, TRAIN_STEP, dense_map, twins
+from conformance.catalogue import (
+    SEED_000,
+    SEED_001,
+    SEED_002,
+    SEED_003,
+    SEED_004,
+    TRAIN_STEP,
+    dense_flops,
+    dense_map,
+    twins,
+)
+from harness import frameworks
 from harness.bridge import TRANSPOSE
-from harness.spec import KnownDivergence, LayerPair, Link, Origin, Tensor
+from harness.spec import Bench, Builtin, KnownDivergence, LayerPair, Link, Origin, Params, Tensor
 
 __all__ = ["PAIRS"]
 
@@ -30,6 +43,33 @@ _KERNEL_BIAS = dense_map()
 _torch, _tf = twins("dense")
 
 
+def _dense_flops(p: Params) -> float:
+    """One (batch, in_features) x (in_features, units) matmul."""
+    return dense_flops(p["batch"], p["in_features"], p["units"])
+
+
+def _square_flops(p: Params) -> float:
+    """Demo's (batch, n) x (n, n) matmul."""
+    return dense_flops(p["batch"], p["n"], p["n"])
+
+
+def _linear_torch(p: Params) -> Any:
+    return frameworks.torch().nn.Linear(p["in_features"], p["units"])
+
+
+def _dense_keras(p: Params) -> Any:
+    return frameworks.keras().layers.Dense(p["units"])
+
+
+_BENCH_SMALL = {"batch": 32, "in_features": 64, "units": 64}
+_BENCH_LARGE = {"batch": 256, "in_features": 512, "units": 512}
+_BENCH = Bench(small=_BENCH_SMALL, large=_BENCH_LARGE, flops=_dense_flops)
+# relu: the common choice, and the default of the tutorials' activation layers
+_BENCH_ACTIVATION = Bench(
+    small={**_BENCH_SMALL, "activation": "relu"}, large={**_BENCH_LARGE, "activation": "relu"}, flops=_dense_flops
+)
+
+
 PAIRS: tuple[LayerPair, ...] = (
     LayerPair(
         name="linear_wrapper_000",
@@ -41,6 +81,7 @@ PAIRS: tuple[LayerPair, ...] = (
         weights={"linear.weight": Link("linear.kernel", TRANSPOSE), "linear.bias": "linear.bias"},
         description="A module wrapping nn.Linear vs a layer wrapping keras.layers.Dense.",
         train_step=TRAIN_STEP,
+        bench=_BENCH,
     ),
     LayerPair(
         name="dense_no_bias_000",
@@ -52,6 +93,7 @@ PAIRS: tuple[LayerPair, ...] = (
         weights=_KERNEL,
         description="x @ kernel, glorot_uniform, no bias.",
         train_step=TRAIN_STEP,
+        bench=_BENCH,
     ),
     LayerPair(
         name="dense_no_bias_activation_000",
@@ -63,6 +105,7 @@ PAIRS: tuple[LayerPair, ...] = (
         weights=_KERNEL,
         description="x @ kernel (he_normal, no bias), then an activation looked up by name on both sides.",
         train_step=TRAIN_STEP,
+        bench=_BENCH_ACTIVATION,
     ),
     LayerPair(
         name="dense_bias_001",
@@ -74,6 +117,7 @@ PAIRS: tuple[LayerPair, ...] = (
         weights=_KERNEL_BIAS,
         description="x @ w + b (random_normal kernel, zero bias), then an optional activation by name.",
         train_step=TRAIN_STEP,
+        bench=_BENCH_ACTIVATION,
     ),
     LayerPair(
         name="raw_linear_002",
@@ -85,6 +129,12 @@ PAIRS: tuple[LayerPair, ...] = (
         weights=_KERNEL_BIAS,
         description="Raw nn.Parameter weight (out, in) and bias, x @ W.T + b.",
         train_step=TRAIN_STEP,
+        bench=Bench(
+            small=_BENCH_SMALL,
+            large=_BENCH_LARGE,
+            flops=_dense_flops,
+            builtin=Builtin(name="nn.Linear / Dense", torch=_linear_torch, tf=_dense_keras),
+        ),
     ),
     LayerPair(
         name="demo_002",
@@ -101,6 +151,7 @@ PAIRS: tuple[LayerPair, ...] = (
             "(a TF variable for it, even a non-trainable one, fails the weight map)."
         ),
         train_step=TRAIN_STEP,
+        bench=Bench(small={"batch": 32, "n": 64}, large={"batch": 256, "n": 512}, flops=_square_flops),
     ),
     LayerPair(
         name="kaiming_linear_002",
@@ -112,6 +163,7 @@ PAIRS: tuple[LayerPair, ...] = (
         weights=_KERNEL_BIAS,
         description="x @ W.T + b with reset_parameters: kaiming_uniform(a=sqrt(5)) weight, zero bias.",
         train_step=TRAIN_STEP,
+        bench=_BENCH,
     ),
     LayerPair(
         name="repr_linear_002",
@@ -123,6 +175,7 @@ PAIRS: tuple[LayerPair, ...] = (
         weights=_KERNEL,
         description="x @ W.T without bias; torch's extra_repr, Keras's get_config.",
         train_step=TRAIN_STEP,
+        bench=_BENCH,
     ),
     LayerPair(
         name="simple_dense_003",
@@ -134,6 +187,7 @@ PAIRS: tuple[LayerPair, ...] = (
         weights=_KERNEL_BIAS,
         description="x @ w + b, glorot_uniform kernel, zero bias.",
         train_step=TRAIN_STEP,
+        bench=_BENCH,
     ),
     LayerPair(
         name="dense_with_activation_003",
@@ -145,6 +199,7 @@ PAIRS: tuple[LayerPair, ...] = (
         weights=_KERNEL_BIAS,
         description="x @ kernel + bias, then an activation by name (relu by default).",
         train_step=TRAIN_STEP,
+        bench=_BENCH_ACTIVATION,
     ),
     LayerPair(
         name="custom_dense_003",
@@ -156,6 +211,7 @@ PAIRS: tuple[LayerPair, ...] = (
         weights=_KERNEL_BIAS,
         description="DenseWithActivation with a config round trip (get_config / from_config) on the Keras side.",
         train_step=TRAIN_STEP,
+        bench=_BENCH_ACTIVATION,
     ),
     LayerPair(
         name="relu_linear_004",
@@ -172,6 +228,7 @@ PAIRS: tuple[LayerPair, ...] = (
         weights={"weight": "kernel", "bias": "bias"},
         description="relu(X @ W + b) with W (in_units, units): the layer the tutorial meant, gradients included.",
         train_step=TRAIN_STEP,
+        bench=_BENCH,
     ),
     LayerPair(
         name="detached_relu_linear_004",
@@ -202,5 +259,6 @@ PAIRS: tuple[LayerPair, ...] = (
         ),
         description="Seed 004's MyLinear with its .data bug on the torch side vs a correct Keras layer.",
         train_step=TRAIN_STEP,
+        bench=_BENCH,
     ),
 )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from conformance.catalogue import SEED_001, twins
-from harness.spec import LayerPair, Origin, Tensor
+from conformance.catalogue import ELEMENTWISE_LARGE, ELEMENTWISE_SMALL, SEED_001, twins
+from harness.spec import Bench, LayerPair, Origin, Tensor
 
 __all__ = ["PAIRS"]
 
@@ -24,6 +24,8 @@ PAIRS: tuple[LayerPair, ...] = (
         tf=lambda p: lambda outputs, targets: _tf().custom_loss(targets, outputs),
         dims={"batch": st.integers(1, 4), "features": st.integers(1, 12)},
         inputs=(Tensor("outputs", ("batch", "features")), Tensor("targets", ("batch", "features"))),
+        # a squared difference and a mean: elementwise, no FLOPs counted
+        bench=Bench(small=ELEMENTWISE_SMALL, large=ELEMENTWISE_LARGE),
         description=(
             "Mean squared error. The tutorial's two versions take their arguments in opposite "
             "orders (torch (outputs, targets), TF (targets, outputs)); the TF factory swaps them."

@@ -5,10 +5,12 @@ The maps address sub-layers by attribute path; ``*`` matches a list index on bot
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from hypothesis import strategies as st
 
-from conformance.catalogue import SEED_000, SEED_001, SEED_004, TRAIN_STEP, dense_map, twins
-from harness.spec import LayerPair, Origin, Stage, Tensor
+from conformance.catalogue import SEED_000, SEED_001, SEED_004, TRAIN_STEP, dense_flops, dense_map, twins
+from harness.spec import Bench, LayerPair, Origin, Params, Stage, Tensor
 
 __all__ = ["PAIRS"]
 
@@ -19,6 +21,20 @@ _X = (Tensor("x", ("batch", "in_features")),)
 
 
 _torch, _tf = twins("models")
+
+
+def _chain_flops(*widths: str) -> Callable[[Params], float]:
+    """params -> FLOPs of the dense layers through the widths named (``in_features``, ``hidden``, ...)."""
+    return lambda p: dense_flops(p["batch"], *(p[w] for w in widths))
+
+
+def _multi_layer_flops(p: Params) -> float:
+    return dense_flops(p["batch"], *p["layer_sizes"])
+
+
+# Every model's batch and input; hidden layers are as wide as the input, outputs narrow (classes, units).
+_SMALL = {"batch": 32, "in_features": 64}
+_LARGE = {"batch": 256, "in_features": 512}
 
 
 PAIRS: tuple[LayerPair, ...] = (
@@ -37,6 +53,11 @@ PAIRS: tuple[LayerPair, ...] = (
         stages=(Stage("layers", "layers.*", "layers.*"),),
         description="A ModuleList of Linear layers (layers.0, layers.1, ...) vs a list of Dense layers.",
         train_step=TRAIN_STEP,
+        bench=Bench(
+            small={**_SMALL, "layer_sizes": [64, 64, 64]},
+            large={**_LARGE, "layer_sizes": [512, 512, 512]},
+            flops=_multi_layer_flops,
+        ),
     ),
     LayerPair(
         name="conditional_layer_000",
@@ -54,6 +75,11 @@ PAIRS: tuple[LayerPair, ...] = (
         weights={**dense_map("branch1"), **dense_map("branch2")},
         description="Two Linear branches picked by a Python bool; the branch not taken gets no gradient.",
         train_step=TRAIN_STEP,
+        bench=Bench(
+            small={**_SMALL, "out_features": 64, "condition": True},
+            large={**_LARGE, "out_features": 512, "condition": True},
+            flops=_chain_flops("in_features", "out_features"),  # the branch taken
+        ),
     ),
     LayerPair(
         name="my_network_001",
@@ -66,6 +92,11 @@ PAIRS: tuple[LayerPair, ...] = (
         stages=(Stage("fc1", "fc1", "fc1"), Stage("fc2", "fc2", "fc2")),
         description="Linear -> ReLU -> Linear.",
         train_step=TRAIN_STEP,
+        bench=Bench(
+            small={**_SMALL, "hidden": 64, "out_features": 10},
+            large={**_LARGE, "hidden": 512, "out_features": 10},
+            flops=_chain_flops("in_features", "hidden", "out_features"),
+        ),
     ),
     LayerPair(
         name="my_model_001",
@@ -84,6 +115,11 @@ PAIRS: tuple[LayerPair, ...] = (
         stages=(Stage("dense1", "dense1", "dense1"), Stage("dense2", "dense2", "dense2")),
         description="A keras.Model subclass of two MyDense layers (relu, then softmax) vs an nn.Module.",
         train_step=TRAIN_STEP,
+        bench=Bench(
+            small={**_SMALL, "hidden": 64, "num_classes": 10},
+            large={**_LARGE, "hidden": 512, "num_classes": 10},
+            flops=_chain_flops("in_features", "hidden", "num_classes"),
+        ),
     ),
     LayerPair(
         name="relu_linear_stack_004",
@@ -101,5 +137,10 @@ PAIRS: tuple[LayerPair, ...] = (
         stages=(Stage("linear", "*", "linears.*"),),
         description="Two relu(X @ W + b) layers in an nn.Sequential (0.*, 1.*) vs a Keras list attribute.",
         train_step=TRAIN_STEP,
+        bench=Bench(
+            small={**_SMALL, "hidden": 64, "units": 8},
+            large={**_LARGE, "hidden": 512, "units": 8},
+            flops=_chain_flops("in_features", "hidden", "units"),
+        ),
     ),
 )

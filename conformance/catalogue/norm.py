@@ -14,15 +14,19 @@ from hypothesis import strategies as st
 
 from conformance.catalogue import (
     BATCH_NORM_TRAINING,
+    ELEMENTWISE_LARGE,
+    ELEMENTWISE_SMALL,
     SEED_001,
     SEED_002,
     SEED_003,
     TRAIN_STEP,
     batch_norm_map,
+    dense_flops,
     dense_map,
     twins,
 )
-from harness.spec import KnownDivergence, LayerPair, Link, Origin, Params, Stage, Tensor
+from harness import frameworks
+from harness.spec import Bench, Builtin, KnownDivergence, LayerPair, Link, Origin, Params, Stage, Tensor
 
 __all__ = ["PAIRS"]
 
@@ -64,6 +68,43 @@ _DEFAULT_MOMENTUM = (
 _torch, _tf = twins("norm")
 _X = (Tensor("x", ("batch", "in_features")),)
 _GAMMA_BETA: dict[str, Link | str] = {"gamma": "gamma", "beta": "beta"}
+# Seed 003's LayerNormalization epsilon, the default of both twins (keras.layers.LayerNormalization's is 1e-3)
+_LAYER_NORMALIZATION_EPSILON = 1e-6
+
+
+def _dense_block_flops(p: Params) -> float:
+    """The dense layer's matmul; the batch norm is elementwise."""
+    return dense_flops(p["batch"], p["in_features"], p["units"])
+
+
+def _functional_mlp_flops(p: Params) -> float:
+    """in_features -> width1 -> width2 -> 1, the blocks' and the head's matmuls."""
+    return dense_flops(p["batch"], p["in_features"], p["width1"], p["width2"], 1)
+
+
+def _layer_norm_torch(p: Params) -> Any:
+    return frameworks.torch().nn.LayerNorm(p["features"], eps=_LAYER_NORMALIZATION_EPSILON)
+
+
+def _layer_norm_keras(p: Params) -> Any:
+    return frameworks.keras().layers.LayerNormalization(axis=-1, epsilon=_LAYER_NORMALIZATION_EPSILON)
+
+
+_DENSE_BLOCK_BENCH = Bench(
+    small={"batch": 32, "in_features": 64, "units": 64},
+    large={"batch": 256, "in_features": 512, "units": 512},
+    flops=_dense_block_flops,
+)
+# The tutorial's MLP is 10 -> 64 -> 32 -> 1; the input is as wide as the first block here.
+_FUNCTIONAL_MLP_BENCH = Bench(
+    small={"batch": 32, "in_features": 64, "width1": 64, "width2": 32},
+    large={"batch": 256, "in_features": 512, "width1": 512, "width2": 256},
+    flops=_functional_mlp_flops,
+)
+# Layer norms are elementwise (no FLOPs counted): 8k values small, a million large.
+_NORM_SMALL = {"batch": 8, "seq": 16, "features": 64}
+_NORM_LARGE = {"batch": 16, "seq": 128, "features": 512}
+_NORM_BENCH = Bench(small=_NORM_SMALL, large=_NORM_LARGE)
 
 
 PAIRS: tuple[LayerPair, ...] = (
@@ -84,6 +125,7 @@ PAIRS: tuple[LayerPair, ...] = (
         stages=(Stage("dense", "dense", "dense"), Stage("batch_norm", "batch_norm", "batch_norm")),
         description="Dense(relu) -> BatchNormalization() vs Linear -> ReLU -> BatchNorm1d(eps=1e-3, momentum=0.01)",
         train_step=TRAIN_STEP,
+        bench=_DENSE_BLOCK_BENCH,
     ),
     LayerPair(
         name="functional_mlp_001",
@@ -115,6 +157,7 @@ PAIRS: tuple[LayerPair, ...] = (
         ),
         description="A Keras functional model (layers addressed by name) vs a module of two DenseBlocks and a head.",
         train_step=TRAIN_STEP,
+        bench=_FUNCTIONAL_MLP_BENCH,
     ),
     LayerPair(
         name="batch_norm_defaults",
@@ -139,6 +182,7 @@ PAIRS: tuple[LayerPair, ...] = (
         },
         description="nn.BatchNorm1d(n) vs keras.layers.BatchNormalization(), both with their defaults.",
         train_step=TRAIN_STEP,
+        bench=Bench(small=ELEMENTWISE_SMALL, large=ELEMENTWISE_LARGE),  # elementwise: no FLOPs counted
     ),
     LayerPair(
         name="layer_norm_002",
@@ -150,6 +194,7 @@ PAIRS: tuple[LayerPair, ...] = (
         weights=_GAMMA_BETA,
         description="gamma * (x - mean) / (unbiased std + 1e-6) + beta over the last axis.",
         train_step=TRAIN_STEP,
+        bench=_NORM_BENCH,
         known_divergences=(
             KnownDivergence(
                 "gradient",
@@ -174,6 +219,11 @@ PAIRS: tuple[LayerPair, ...] = (
         weights=_GAMMA_BETA,
         description="gamma * (x - mean) / sqrt(biased var + 1e-6) + beta over the last axis (tf.nn.moments).",
         train_step=TRAIN_STEP,
+        bench=Bench(
+            small=_NORM_SMALL,
+            large=_NORM_LARGE,
+            builtin=Builtin(name="nn.LayerNorm / LayerNormalization", torch=_layer_norm_torch, tf=_layer_norm_keras),
+        ),
     ),
     LayerPair(
         name="layer_norm_002_vs_003",
@@ -203,5 +253,6 @@ PAIRS: tuple[LayerPair, ...] = (
         ),
         description="The two tutorials' layer norms against each other: not the same formula.",
         train_step=TRAIN_STEP,
+        bench=_NORM_BENCH,
     ),
 )

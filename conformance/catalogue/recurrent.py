@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from conformance.catalogue import SEED_001, TRAIN_STEP, twins
+from conformance.catalogue import SEED_001, TRAIN_STEP, dense_flops, twins
 from harness.bridge import TRANSPOSE
-from harness.spec import KnownDivergence, LayerPair, Link, Origin, Stage, Tensor
+from harness.spec import Bench, KnownDivergence, LayerPair, Link, Origin, Params, Stage, Tensor
 
 __all__ = ["PAIRS"]
 
@@ -59,6 +59,29 @@ def _cell(torch_path: str, tf_path: str, *, biases: bool = True) -> dict[str, Li
     return weights
 
 
+def _cell_flops(p: Params) -> float:
+    """One step: x W_ih (input_size -> hidden) and h W_hh (hidden -> hidden); the tanh is elementwise."""
+    return dense_flops(p["batch"], p["input_size"], p["hidden"]) + dense_flops(p["batch"], p["hidden"], p["hidden"])
+
+
+def _sequence_flops(p: Params) -> float:
+    """One cell step per time step."""
+    return p["time"] * _cell_flops(p)
+
+
+# One step is a pair of dense layers: the dense layers' sizes.
+_CELL_BENCH = Bench(
+    small={"batch": 32, "input_size": 64, "hidden": 64},
+    large={"batch": 256, "input_size": 512, "hidden": 512},
+    flops=_cell_flops,
+)
+_SEQUENCE_BENCH = Bench(
+    small={"batch": 8, "time": 16, "input_size": 32, "hidden": 32},
+    large={"batch": 32, "time": 32, "input_size": 64, "hidden": 64},
+    flops=_sequence_flops,
+)
+
+
 _torch, _tf = twins("recurrent")
 
 
@@ -75,6 +98,7 @@ PAIRS: tuple[LayerPair, ...] = (
         description="One step h' = tanh(x W_ih + b_ih + h W_hh + b_hh), both sides called f(x, h).",
         known_divergences=(_FLOAT32_TANH,),
         train_step=TRAIN_STEP,
+        bench=_CELL_BENCH,
     ),
     LayerPair(
         name="my_rnn_cell_bias_split_001",
@@ -86,7 +110,7 @@ PAIRS: tuple[LayerPair, ...] = (
         inputs=_CELL_INPUTS,
         # only the matrices: torch's two biases and Keras's one are left out, for the check to report
         weights=_cell("", "cell", biases=False),
-        checks=("parameters",),
+        checks=("parameters",),  # parameters only, no forward: no bench (my_rnn_cell_001 times it)
         known_divergences=(
             KnownDivergence(
                 "parameters",
@@ -114,6 +138,7 @@ PAIRS: tuple[LayerPair, ...] = (
         description="Every step's hidden state and the final one, from a zero initial state; one stage per step.",
         known_divergences=(_FLOAT32_TANH,),
         train_step=TRAIN_STEP,
+        bench=_SEQUENCE_BENCH,
     ),
     LayerPair(
         name="my_rnn_sequence_while_loop_001",
@@ -130,5 +155,6 @@ PAIRS: tuple[LayerPair, ...] = (
         description="As my_rnn_sequence_001, through Keras's while-loop path (the tutorial's default).",
         known_divergences=(_FLOAT32_TANH,),
         train_step=TRAIN_STEP,
+        bench=_SEQUENCE_BENCH,
     ),
 )

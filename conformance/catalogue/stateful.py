@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from conformance.catalogue import SEED_001, TRAIN_STEP, twins
-from harness.spec import DEFAULT_CHECKS, LayerPair, Link, Origin, Tensor
+from conformance.catalogue import ELEMENTWISE_LARGE, ELEMENTWISE_SMALL, SEED_001, TRAIN_STEP, twins
+from harness.spec import DEFAULT_CHECKS, Bench, LayerPair, Link, Origin, Tensor
 
 __all__ = ["PAIRS"]
 
@@ -31,5 +31,10 @@ PAIRS: tuple[LayerPair, ...] = (
         checks=(*DEFAULT_CHECKS, "state"),
         description="x * weight; running_mean = 0.9 * running_mean + 0.1 * mean(x, 0) on every call.",
         train_step=TRAIN_STEP,
+        # a scaling and a mean over the batch: elementwise, no FLOPs counted
+        bench=Bench(
+            small={"batch": ELEMENTWISE_SMALL["batch"], "num_features": ELEMENTWISE_SMALL["features"]},
+            large={"batch": ELEMENTWISE_LARGE["batch"], "num_features": ELEMENTWISE_LARGE["features"]},
+        ),
     ),
 )

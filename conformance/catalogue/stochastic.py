@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from conformance.catalogue import SEED_003, twins
+from conformance.catalogue import ELEMENTWISE_LARGE, ELEMENTWISE_SMALL, SEED_003, dense_flops, twins
 from harness.bridge import TRANSPOSE
-from harness.spec import Dropout, LayerPair, Link, Origin, Stage, Tensor
+from harness.spec import Bench, Dropout, LayerPair, Link, Origin, Params, Stage, Tensor
 
 __all__ = ["PAIRS"]
 
@@ -22,6 +22,11 @@ _SIZE = st.integers(1, 8)
 _MODES = ("eval", "train", "graph")
 
 _torch, _tf = twins("stochastic")
+
+
+def _mlp_flops(p: Params) -> float:
+    """The dense layers in_features -> units_list[0] -> ...; the dropouts are elementwise."""
+    return dense_flops(p["batch"], p["in_features"], *p["units_list"])
 
 
 PAIRS: tuple[LayerPair, ...] = (
@@ -34,6 +39,8 @@ PAIRS: tuple[LayerPair, ...] = (
         inputs=(Tensor("x", ("batch", "features")),),
         modes=_MODES,
         dropout=Dropout(rate="rate"),
+        # elementwise: no FLOPs counted; rate 0.2, the tutorial MLPBlock's
+        bench=Bench(small={**ELEMENTWISE_SMALL, "rate": 0.2}, large={**ELEMENTWISE_LARGE, "rate": 0.2}),
         description="tf.nn.dropout when training, identity otherwise; F.dropout under module.training.",
     ),
     LayerPair(
@@ -54,6 +61,12 @@ PAIRS: tuple[LayerPair, ...] = (
         # one shared dropout module, called after every dense layer: each call is observed
         dropout=Dropout(rate=0.2, torch="dropout", tf="dropout"),
         stages=(Stage("dense", "dense_layers.*", "dense_layers.*"),),
+        # the tutorial's widths [64, 32, 16], and eight times them
+        bench=Bench(
+            small={"batch": 32, "in_features": 64, "units_list": [64, 32, 16]},
+            large={"batch": 256, "in_features": 512, "units_list": [512, 256, 128]},
+            flops=_mlp_flops,
+        ),
         description=(
             "Dense(relu) layers from units_list, one shared Dropout(0.2) after each. No train_step: "
             "its training forward is random on each side."
