@@ -7,13 +7,14 @@ the CPU, thread counts and the oneDNN/TF32 switches all change float32 results.
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import platform
 import sys
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from harness import frameworks
+from harness import devices, frameworks
 from harness.results import SCHEMA_VERSION
 
 __all__ = ["collect"]
@@ -37,8 +38,21 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def _settings() -> dict[str, Any]:
+    """The numerics-relevant settings in force (math settings plus how Keras was chosen)."""
+    out = devices.math_settings()
+    out.update(KERAS_BACKEND=os.environ.get("KERAS_BACKEND"), TF_USE_LEGACY_KERAS=os.environ.get("TF_USE_LEGACY_KERAS"),
+               torch_flush_denormal="while torch runs a case (TF's CPU kernels flush subnormals)")
+    return out
+
+
 def collect(extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A snapshot of the environment; imports both frameworks (so call it once per run)."""
+    """A snapshot of the environment; imports the frameworks (so call it once per run).
+
+    A framework that is not installed is recorded as unavailable, with the reason, instead
+    of failing: a CUDA machine with only torch still records its torch-only run.
+    """
+    frameworks.configure_environment()
     env: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
@@ -46,13 +60,23 @@ def collect(extra: dict[str, Any] | None = None) -> dict[str, Any]:
         "platform": platform.platform(),
         "cpu": _cpu_model(),
         "packages": {p: v for p in _PACKAGES if (v := _version(p)) is not None},
-        "settings": frameworks.settings(),
+        "settings": _settings(),
+        "cuda": {},
     }
-    t = frameworks.torch()
-    env["torch_version"] = t.__version__
-    env["tensorflow_version"] = frameworks.tf().__version__
-    env["keras_version"] = frameworks.keras().__version__
-    env["cuda"] = {"torch": t.cuda.is_available(),
-                   "tf_gpus": [d.name for d in frameworks.tf().config.list_physical_devices("GPU")]}
+    for framework in devices.FRAMEWORKS:
+        problem = devices.unavailable(framework, "cpu")
+        if problem:
+            env.setdefault("unavailable", {})[framework] = problem
+    if "torch" not in env.get("unavailable", {}):
+        t = frameworks.torch()
+        env["torch_version"] = t.__version__
+        env["cuda"]["torch"] = t.cuda.is_available()
+        if t.cuda.is_available():
+            env["cuda"]["torch_devices"] = [t.cuda.get_device_name(i) for i in range(t.cuda.device_count())]
+            env["cuda"]["torch_cuda_version"] = t.version.cuda
+    if "tf" not in env.get("unavailable", {}):
+        env["tensorflow_version"] = frameworks.tf().__version__
+        env["keras_version"] = frameworks.keras().__version__
+        env["cuda"]["tf_gpus"] = [d.name for d in frameworks.tf().config.list_physical_devices("GPU")]
     env.update(extra or {})
     return env

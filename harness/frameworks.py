@@ -11,9 +11,8 @@ from __future__ import annotations
 import functools
 import os
 from types import ModuleType
-from typing import Any
 
-__all__ = ["FrameworkSetupError", "configure_environment", "keras", "settings", "tf", "torch"]
+__all__ = ["FrameworkSetupError", "configure_environment", "keras", "tf", "thread_count", "torch"]
 
 _DEFAULTS = {
     "TF_CPP_MIN_LOG_LEVEL": "3",
@@ -96,25 +95,3 @@ def keras() -> ModuleType:
             f"Keras backend is {backend!r}; the harness needs 'tensorflow'. Set KERAS_BACKEND=tensorflow."
         )
     return _keras
-
-
-def settings() -> dict[str, Any]:
-    """The numerics-relevant settings in force, for environment.json and the report header."""
-    configure_environment()
-    out: dict[str, Any] = {
-        "threads": thread_count(),
-        "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
-        "KERAS_BACKEND": os.environ.get("KERAS_BACKEND"),
-        "TF_USE_LEGACY_KERAS": os.environ.get("TF_USE_LEGACY_KERAS"),
-    }
-    t = torch()
-    out["torch_threads"] = t.get_num_threads()
-    out["torch_interop_threads"] = t.get_num_interop_threads()
-    out["torch_flush_denormal"] = "while torch runs a case (TF's CPU kernels flush subnormals)"
-    out["torch_tf32_matmul"] = t.backends.cuda.matmul.allow_tf32
-    tf_ = tf()
-    out["tf_intra_op_threads"] = tf_.config.threading.get_intra_op_parallelism_threads()
-    out["tf_inter_op_threads"] = tf_.config.threading.get_inter_op_parallelism_threads()
-    out["tf_tf32"] = tf_.config.experimental.tensor_float_32_execution_enabled()
-    out["keras_backend"] = keras().config.backend()
-    return out
