@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "BENCHMARKS_FILE",
     "RESULTS_FILE",
     "SCHEMA_VERSION",
     "VERDICTS",
@@ -31,6 +32,7 @@ SCHEMA_VERSION = 2
 READABLE_VERSIONS = (1, SCHEMA_VERSION)
 RESULTS_FILE = "results.jsonl"
 ENVIRONMENT_FILE = "environment.json"
+BENCHMARKS_FILE = "benchmarks.json"  # pytest-benchmark's --benchmark-json, written by `conform bench`
 VERDICTS = ("pass", "fail", "known-divergence", "error", "skip")
 
 

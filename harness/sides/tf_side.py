@@ -23,7 +23,9 @@ from harness.bridge import Entry
 from harness.frameworks import keras, tf
 from harness.sides import Outcome, StageCall, first_leaf, stage_layers, walk
 
-__all__ = ["build", "compiler", "entries", "load", "observe", "reloaded", "resolve", "run", "sgd", "state", "traces"]
+__all__ = [
+    "build", "compiler", "entries", "load", "observe", "reloaded", "resolve", "run", "sgd", "state", "step", "traces",
+]
 
 _XLA = "tf.function(jit_compile=True)"
 _GRAPHS: weakref.WeakKeyDictionary[Any, dict[str, Any]] = weakref.WeakKeyDictionary()
@@ -207,24 +209,48 @@ def _graph_fn(obj: Any, kind: str, jit: bool) -> Callable[..., Any]:
     return graphs[key]
 
 
-def _run_graph(obj: Any, xs: list[Any], call_kwargs: Mapping[str, Any], cotangents: Sequence[np.ndarray] | None,
-               trainable: list[Any]) -> Outcome:
+def _compiled_call(obj: Any, xs: list[Any], call_kwargs: Mapping[str, Any],
+                   cots: list[Any] | None) -> tuple[Any, Any]:
     """Forward (and VJP) compiled; with XLA unless XLA cannot compile this layer, which is recorded."""
-    t = tf()
-    kind = "forward" if cotangents is None else "vjp"
-    cots = None if cotangents is None else [t.constant(c) for c in cotangents]
+    kind = "forward" if cots is None else "vjp"
     graphs = _GRAPHS.setdefault(obj, {})
     jit = graphs.get("compiler", _XLA) == _XLA
     try:
-        outs, grads = _graph_fn(obj, kind, jit)(xs, cots, **call_kwargs)
+        return _graph_fn(obj, kind, jit)(xs, cots, **call_kwargs)
     except Exception as exc:  # noqa: BLE001 - XLA's refusal is a finding; plain tf.function must still run
         if not jit:
             raise
-        outs, grads = _graph_fn(obj, kind, False)(xs, cots, **call_kwargs)
+        result = _graph_fn(obj, kind, False)(xs, cots, **call_kwargs)
         first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
         graphs["compiler"] = f"tf.function (XLA could not compile this layer: {type(exc).__name__}: {first})"
+        return result
+
+
+def _run_graph(obj: Any, xs: list[Any], call_kwargs: Mapping[str, Any], cotangents: Sequence[np.ndarray] | None,
+               trainable: list[Any]) -> Outcome:
+    t = tf()
+    cots = None if cotangents is None else [t.constant(c) for c in cotangents]
+    outs, grads = _compiled_call(obj, xs, call_kwargs, cots)
     outcome = Outcome([np.asarray(o) for o in outs])
     return _with_grads(outcome, grads, len(xs), trainable) if grads else outcome
+
+
+def step(obj: Any, inputs: Sequence[np.ndarray], call_kwargs: Mapping[str, Any],
+         cotangents: Sequence[np.ndarray] | None, compiled: bool) -> Callable[[], Any]:
+    """One timed call, inputs already on the device: forward, or forward and VJP with ``cotangents``.
+
+    The results stay tensors (no copy to numpy inside the clock). Eager forward calls the
+    layer without a tape, as inference does; compiled runs the graph-mode tf.function.
+    """
+    t = tf()
+    xs = [t.constant(a) for a in inputs]
+    cots = None if cotangents is None else [t.constant(c) for c in cotangents]
+    if compiled:
+        return lambda: _compiled_call(obj, xs, call_kwargs, cots)
+    if cots is None:
+        return lambda: _call(obj, xs, call_kwargs, "eval")
+    trainable = [v for v in _variables(obj) if v.trainable]
+    return lambda: _vjp(obj, xs, call_kwargs, cots, trainable)[:2]
 
 
 def _with_grads(outcome: Outcome, grads: Sequence[Any], n_in: int, trainable: Sequence[Any]) -> Outcome:

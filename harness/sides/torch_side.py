@@ -19,7 +19,7 @@ from harness.bridge import Entry
 from harness.frameworks import torch
 from harness.sides import Outcome, StageCall, first_leaf, stage_layers
 
-__all__ = ["COMPILER", "build", "compilations", "entries", "load", "observe", "reloaded", "run", "sgd", "state"]
+__all__ = ["COMPILER", "build", "compilations", "entries", "load", "observe", "reloaded", "run", "sgd", "state", "step"]
 
 COMPILER = "torch.compile(backend='inductor')"
 _COMPILED: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
@@ -200,6 +200,36 @@ def run(
     for call, x in zip(outcome.stages, stage_inputs, strict=True):
         call.input_grad = next(stage_grads) if x is not None and x.requires_grad else None
     return outcome
+
+
+def step(obj: Any, inputs: Sequence[np.ndarray], call_kwargs: Mapping[str, Any],
+         cotangents: Sequence[np.ndarray] | None, compiled: bool, device: str) -> Callable[[], Any]:
+    """One timed call, inputs already on ``device``: forward, or forward and VJP with ``cotangents``.
+
+    Inference mode (``eval()``); forward runs without autograd as inference does, the VJP
+    covers the inputs and every parameter, as the gradient check does. Results stay tensors.
+    """
+    t = torch()
+    want_grad = cotangents is not None
+    xs = [t.tensor(a, device=device, requires_grad=want_grad) for a in inputs]
+    if isinstance(obj, t.nn.Module):
+        obj.eval()
+    targets = xs + ([p for p in obj.parameters() if p.requires_grad] if isinstance(obj, t.nn.Module) else [])
+    cots = [t.tensor(c, device=device) for c in cotangents or ()]
+    fn = _compiled(obj) if compiled else obj
+    mode = "graph" if compiled else "eval"
+
+    def forward() -> Any:
+        with t.no_grad(), _compiling(mode):
+            return fn(*xs, **call_kwargs)
+
+    def vjp() -> Any:
+        with _compiling(mode):
+            connected = [(o, c) for o, c in zip(_flatten(fn(*xs, **call_kwargs)), cots, strict=True) if o.requires_grad]
+            return t.autograd.grad([o for o, _ in connected], targets, grad_outputs=[c for _, c in connected],
+                                   allow_unused=True)
+
+    return vjp if want_grad else forward
 
 
 def observe(obj: Any, path: str, inputs: Sequence[np.ndarray], call_kwargs: Mapping[str, Any],

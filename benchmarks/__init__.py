@@ -1,0 +1,1 @@
+"""The benchmark suite: ``conform bench`` or plain ``pytest benchmarks`` (pytest-benchmark)."""
