@@ -46,7 +46,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="load pairs from this Python file; without --pairs only its pairs run; repeatable")
     run.add_argument("--checks", default=",".join(CHECKS), help=f"comma-separated (default: {','.join(CHECKS)})")
     run.add_argument("--dtype", default=",".join(DTYPES), help=f"comma-separated (default: {','.join(DTYPES)})")
-    run.add_argument("--device", default="cpu", help="device (default: cpu)")
+    run.add_argument("--device", default="cpu", help="device: cpu, cuda, cuda:N (default: cpu)")
+    run.add_argument("--tf32", action="store_true",
+                     help="on a GPU, leave TF32 on in both frameworks (default: off, for a like-for-like float32)")
     run.add_argument("--modes", default=",".join(MODES),
                      help=f"comma-separated modes (default: {','.join(MODES)}; each pair runs the ones it declares)")
     run.add_argument("--max-examples", type=int, default=None,
@@ -56,6 +58,21 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--case", default=None, help="replay exactly this case (JSON, as printed by a failure)")
     run.add_argument("--out", default=None, help="result directory (default: reports/<run-id>, and reports/latest)")
     run.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: extra pytest arguments")
+
+    bench = sub.add_parser("bench", help="time every pair in both frameworks (pytest-benchmark), write JSON and report")
+    bench.add_argument("--device", choices=("cpu", "cuda", "all"), default="cpu", help="where to time (default: cpu)")
+    bench.add_argument("--pairs", nargs="+", default=[], metavar="NAME", help="pairs to time (default: all)")
+    bench.add_argument("--pairs-from", action="append", default=[], metavar="FILE",
+                       help="load pairs from this Python file; without --pairs only its pairs run; repeatable")
+    bench.add_argument("--quick", action="store_true",
+                       help="small size, eager only, short rounds: the whole catalogue in minutes on a CPU")
+    bench.add_argument("--tf32", action="store_true", help="allow TF32 on GPU in both frameworks (default: off)")
+    bench.add_argument("--compare", default=None, metavar="BASELINE_DIR",
+                       help="fail (exit 1) when a benchmark's median is slower than in this earlier bench directory")
+    bench.add_argument("--max-slowdown", type=float, default=10.0, metavar="PERCENT",
+                       help="with --compare: the median slowdown that fails (default: 10)")
+    bench.add_argument("--out", default=None, help="result directory (default: reports/<run-id>, and reports/latest)")
+    bench.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: extra pytest arguments")
 
     report = sub.add_parser("report", help="render result directories as one self-contained HTML page")
     report.add_argument("directories", nargs="+", metavar="DIR",
@@ -142,6 +159,7 @@ def _run(args: argparse.Namespace) -> int:
     pytest_args = [str(suite), "-p", "no:cacheprovider", f"--hypothesis-profile={args.profile}",
                    f"--conform-out={directory}", f"--conform-dtype={args.dtype}", f"--conform-checks={args.checks}",
                    f"--conform-device={args.device}", f"--conform-modes={args.modes}", "-rfE"]
+    pytest_args += ["--conform-tf32"] if args.tf32 else []
     pytest_args += [f"--conform-pairs={','.join(args.pairs)}"] if args.pairs else []
     pytest_args += [f"--conform-pairs-from={f}" for f in args.pairs_from]
     pytest_args += [f"--conform-max-examples={args.max_examples}"] if args.max_examples else []
@@ -160,9 +178,64 @@ def _run(args: argparse.Namespace) -> int:
     return code
 
 
+def _bench(args: argparse.Namespace) -> int:
+    import pytest
+
+    import benchmarks
+    from harness.results import BENCHMARKS_FILE, ResultsWriter
+
+    catalogue = registry.load(args.pairs_from)
+    try:
+        names = [p.name for p in catalogue.select(args.pairs)] if args.pairs or not args.pairs_from \
+            else list(catalogue.sources)  # only the file's pairs, as `conform run` does
+    except registry.UnknownPairError as exc:
+        return _usage(str(exc))
+    baseline = None
+    if args.compare is not None:
+        baseline = Path(args.compare) / BENCHMARKS_FILE
+        if not baseline.is_file():
+            return _usage(f"--compare: no {BENCHMARKS_FILE} in {args.compare} (a directory written by `conform bench`)")
+    if args.max_slowdown <= 0:
+        return _usage(f"--max-slowdown must be a positive percentage. Received: {args.max_slowdown}")
+
+    directory, is_default = _result_dir(args.out)
+    directory.mkdir(parents=True, exist_ok=True)
+    if is_default:
+        _point_latest(directory)
+    suite = Path(benchmarks.__file__).resolve().parent
+    pytest_args = [str(suite), "-p", "no:cacheprovider", f"--bench-device={args.device}",
+                   f"--bench-pairs={','.join(names)}", f"--benchmark-json={directory / BENCHMARKS_FILE}",
+                   "--benchmark-group-by=group", "--benchmark-sort=name", "--benchmark-columns=min,median,max,rounds",
+                   "-rfE"]
+    pytest_args += [f"--bench-pairs-from={f}" for f in args.pairs_from]
+    pytest_args += ["--bench-tf32"] if args.tf32 else []
+    # quick: few, short rounds (the medians are still of >= 5 timed calls after the warm-up)
+    pytest_args += ["--bench-quick", "--benchmark-max-time=0.05", "--benchmark-min-rounds=5"] if args.quick else []
+    if baseline is not None:  # pytest-benchmark's own comparison: its table and its failure
+        pytest_args += [f"--benchmark-compare={baseline}", f"--benchmark-compare-fail=median:{args.max_slowdown:g}%"]
+    pytest_args += [a for a in args.pytest_args if a != "--"]
+    print(f"conform: writing benchmarks to {directory}", flush=True)
+    from harness import environment
+
+    writer = ResultsWriter(directory)  # no records: a result directory like any other, for report and gate
+    try:
+        writer.write_environment(environment.collect({"command": sys.argv, "run_id": directory.name,
+                                                      "bench_quick": args.quick}))
+    finally:
+        writer.close()
+    code = int(pytest.main(pytest_args))
+    if (directory / BENCHMARKS_FILE).is_file():
+        from harness.report import render
+
+        print(f"conform: report written to {render([directory])}", flush=True)
+    if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERRUPTED):
+        return USAGE_ERROR
+    return 1 if code else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {"list": _list, "run": _run, "report": _report}[args.command](args)
+        return {"list": _list, "run": _run, "bench": _bench, "report": _report}[args.command](args)
     except (SpecError, FileNotFoundError) as exc:
         return _usage(str(exc))

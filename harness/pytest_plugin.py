@@ -52,6 +52,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--conform-dtype", default=",".join(DTYPES),
                     help=f"comma-separated dtypes (default: {','.join(DTYPES)})")
     group.addoption("--conform-device", default="cpu", help="device to run on (default: cpu)")
+    group.addoption("--conform-tf32", action="store_true",
+                    help="on a GPU, leave TF32 on (default: off in both frameworks; TF enables it by default)")
     group.addoption("--conform-modes", default=",".join(MODES),
                     help=f"comma-separated modes (default: {','.join(MODES)}; each pair runs those it declares)")
     group.addoption("--conform-max-examples", type=int, default=None,
@@ -63,6 +65,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "conformance: a cross-framework conformance check")
     config.stash[_RECORDS] = []
+    if config.getoption("conform_device") != "cpu":
+        from harness import devices
+
+        devices.set_tf32(config.getoption("conform_tf32"))  # recorded in environment.json's settings
     out = config.getoption("conform_out")
     writer = None
     if out and not hasattr(config, "workerinput"):
