@@ -2,7 +2,9 @@
 
 Why read pytest-benchmark's own format: the benchmark suite writes it with
 ``--benchmark-json``, so the report needs no converter. ``extra_info`` names the pair,
-framework, device and pass; a file without those falls back to the group and the name.
+framework, device, pass, execution and size; a file without those falls back to the group
+and the name. Where a pair declares the frameworks' built-in layer, each framework's row
+shows how our layer compares with it; where FLOPs are countable, the achieved GFLOP/s.
 """
 
 from __future__ import annotations
@@ -33,6 +35,13 @@ class Benchmark:
     step: str
     name: str
     stats: dict[str, Any]
+    builtin: str | None = None
+    gflops: float | None = None
+
+    @property
+    def slot(self) -> str:
+        """Where the row puts it: torch, tf, or their built-in (``torch-builtin``)."""
+        return f"{self.framework}-builtin" if self.builtin else str(self.framework)
 
     @property
     def median(self) -> float | None:
@@ -53,10 +62,11 @@ def _benchmark(source: str, item: dict[str, Any]) -> Benchmark:
     name = str(item.get("name", "?"))
     pair = extra.get("pair") or item.get("group") or name
     framework = extra.get("framework") or _guess_framework(name)
-    step = extra.get("pass") or ("" if extra.get("pair") else name)
+    step = " · ".join(str(extra[k]) for k in ("size", "pass", "execution") if extra.get(k)) or \
+        ("" if extra.get("pair") else name)
     stats = item.get("stats") if isinstance(item.get("stats"), dict) else {}
     return Benchmark(source, str(pair), str(framework) if framework else None, str(extra.get("device", "")),
-                     str(step), name, stats)
+                     step, name, stats, extra.get("builtin") or None, num(extra.get("gflops_per_s")))
 
 
 def _read(path: Path) -> list[dict[str, Any]]:
@@ -88,7 +98,7 @@ def _rows(items: Sequence[Benchmark]) -> dict[Row, dict[str, Benchmark]]:
     rows: dict[Row, dict[str, Benchmark]] = {}
     for b in items:
         if b.framework in ("torch", "tf"):
-            rows.setdefault((b.source, b.device, b.step), {})[b.framework] = b
+            rows.setdefault((b.source, b.device, b.step), {})[b.slot] = b
         else:
             rows.setdefault((b.source, b.device, b.name), {})["other"] = b
     return rows
@@ -101,6 +111,20 @@ def _ratio(row: dict[str, Benchmark]) -> str:
     if not torch_m or not tf_m:
         return "—"
     return f"{fmt_num(tf_m / torch_m)}× ({'TF slower' if tf_m > torch_m else 'TF faster'})"
+
+
+def _versus_builtin(row: dict[str, Benchmark], framework: str) -> str:
+    """Our layer's median over the built-in's, in one framework."""
+    ours, theirs = row.get(framework), row.get(f"{framework}-builtin")
+    if ours is None or theirs is None or not ours.median or not theirs.median:
+        return "<td>—</td>"
+    return f'<td class="num" title="{e(theirs.builtin)}: {e(fmt_seconds(theirs.median))}">' \
+           f"{e(fmt_num(ours.median / theirs.median))}×</td>"
+
+
+def _gflops(row: dict[str, Benchmark]) -> str:
+    figures = [row[f].gflops if f in row else None for f in ("torch", "tf")]
+    return "<td>" + " / ".join("—" if g is None else e(fmt_num(g)) for g in figures) + "</td>"
 
 
 def _cell(row: dict[str, Benchmark], framework: str) -> str:
@@ -116,6 +140,8 @@ def _cell(row: dict[str, Benchmark], framework: str) -> str:
 def _pair_table(pair: str, items: Sequence[Benchmark], several_sources: bool) -> str:
     """One pair's table and chart."""
     rows = _rows(items)
+    builtin = next((b.builtin for b in items if b.builtin), None)
+    counted = any(b.gflops is not None for b in items)
     head = "<th scope=\"col\">source</th>" if several_sources else ""
     body = []
     chart = []
@@ -126,13 +152,22 @@ def _pair_table(pair: str, items: Sequence[Benchmark], several_sources: bool) ->
             times = f'<td colspan="2">{e(fmt_seconds(row["other"].median))} (framework not recorded)</td>'
         else:
             times = _cell(row, "torch") + _cell(row, "tf")
-        body.append(f'<tr>{src}<th scope="row">{e(label)}</th>{times}<td>{e(_ratio(row))}</td></tr>')
+        extra = (_versus_builtin(row, "torch") + _versus_builtin(row, "tf") if builtin else "") + \
+            (_gflops(row) if counted else "")
+        body.append(f'<tr>{src}<th scope="row">{e(label)}</th>{times}<td>{e(_ratio(row))}</td>{extra}</tr>')
         chart.append((label, row["torch"].median if "torch" in row else None,
                       row["tf"].median if "tf" in row else None))
     svg = bar_chart(f"median time per call of {pair}: torch vs TF (shorter is faster)", chart)
+    if builtin:
+        head_extra = (f'<th scope="col">torch / built-in ({e(builtin)})</th>'
+                      '<th scope="col">TF / built-in</th>')
+    else:
+        head_extra = ""
+    head_extra += '<th scope="col">GFLOP/s torch / TF</th>' if counted else ""
     return (f'<h3 id="bench-{e(slug(pair))}">{e(pair)}</h3><table class="bench"><thead><tr>{head}'
-            '<th scope="col">device · pass</th><th scope="col">torch median</th><th scope="col">TF median</th>'
-            f'<th scope="col">TF / torch</th></tr></thead><tbody>{"".join(body)}</tbody></table>{svg}')
+            '<th scope="col">device · size · pass · execution</th><th scope="col">torch median</th>'
+            f'<th scope="col">TF median</th><th scope="col">TF / torch</th>{head_extra}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table>{svg}')
 
 
 def benchmarks_section(items: Sequence[Benchmark]) -> str:
@@ -144,6 +179,8 @@ def benchmarks_section(items: Sequence[Benchmark]) -> str:
         by_pair.setdefault(b.pair, []).append(b)
     several = len({b.source for b in items}) > 1
     tables = "".join(_pair_table(p, by_pair[p], several) for p in sorted(by_pair))
-    return ('<section id="benchmarks"><h2>Benchmarks</h2><p>Median wall time per call from pytest-benchmark '
-            '(hover a time for min, max and rounds). A ratio above 1 means TF is slower.</p>'
+    return ('<section id="benchmarks"><h2>Benchmarks</h2><p>Median wall time per call from pytest-benchmark, '
+            'after a warm-up that excludes tracing and compiling, the device synchronised before the clock stops '
+            '(hover a time for min, max and rounds). A TF / torch ratio above 1 means TF is slower; a ratio to '
+            'the built-in above 1 means our layer is slower than the framework\'s own.</p>'
             f"{tables}</section>")
