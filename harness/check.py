@@ -116,14 +116,18 @@ class _Counters:
 
 
 def _skip_reason(target: Target) -> str | None:
-    """Why this target cannot run here (a declared skip, or no such device), if it cannot."""
+    """Why this target cannot run here (a declared skip, a missing device or framework), if it cannot."""
+    from harness import devices
+    from harness.evaluate import TORCH_ONLY_CHECKS
+
     if target.mode in target.pair.skip_modes:
         return f"{target.mode} mode not checked: {target.pair.skip_modes[target.mode]}"
-    if target.device.startswith("cuda"):
-        from harness.frameworks import torch
-
-        if not torch().cuda.is_available():
-            return f"device {target.device!r} not present: torch.cuda.is_available() is False on this machine"
+    problem = devices.unavailable("torch", target.device)
+    if problem:
+        return f"device {target.device!r}: {problem}"
+    problem = devices.unavailable("tf", target.device)
+    if problem and (target.device == "cpu" or target.check not in TORCH_ONLY_CHECKS):
+        return f"the TF side is unavailable on {target.device!r}: {problem}"
     return None
 
 

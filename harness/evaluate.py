@@ -22,13 +22,20 @@ from typing import Any
 
 import numpy as np
 
-from harness import bridge
+from harness import bridge, devices
 from harness.cases import Case, fill, weight_values
 from harness.compare import Policy, TensorMetrics, compare, magnitude, policy_for
 from harness.sides import Outcome, SideError, StageCall
-from harness.spec import STATE_CALLS, LayerPair, SpecError
+from harness.spec import STATE_CALLS, LayerPair, Link, SpecError
 
-__all__ = ["Evaluation", "draw_inputs", "evaluate", "flag", "layout_of", "prepare", "run_both", "side_call"]
+__all__ = [
+    "TORCH_ONLY_CHECKS", "Evaluation", "draw_inputs", "evaluate", "flag", "layout_of", "prepare", "run_both",
+    "side_call",
+]
+
+
+# What a GPU run still checks where TF has no GPU: torch's GPU kernels against its CPU ones.
+TORCH_ONLY_CHECKS = ("forward", "gradient")
 
 
 @dataclass
@@ -88,10 +95,10 @@ def draw_inputs(pair: LayerPair, case: Case, rng: np.random.Generator, dtype: st
     return arrays
 
 
-def _value(slot: bridge.Slot, torch_value: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    if slot.init == "keep":
+def _value(init: str, torch_value: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    if init == "keep":
         return torch_value
-    if slot.init == "positive":  # variances: away from 0, where an epsilon would dominate
+    if init == "positive":  # variances: away from 0, where an epsilon would dominate
         return 0.5 + 1.5 * rng.random(torch_value.shape)
     return weight_values(torch_value.shape, rng)
 
@@ -181,7 +188,7 @@ def prepare(target: Any, case: Case, dtype: str) -> _Twins:
     slots = bridge.plan(pair.name, pair.weights, torch_side.entries(th),
                         lambda path: tf_side.resolve(tf, path), tf_side.entries(tf))
     current = torch_side.state(th)
-    values = {s.canonical: _value(s, current[s.canonical], rng).astype(current[s.canonical].dtype) for s in slots}
+    values = {s.canonical: _value(s.init, current[s.canonical], rng).astype(current[s.canonical].dtype) for s in slots}
     torch_side.load(th, values)
     tf_side.load(tf, bridge.to_tf(values, slots))
     return _Twins(pair, th, tf, slots, rng, kwargs)
@@ -193,6 +200,7 @@ class _Run:
 
     th: Outcome
     tf: Outcome
+    inputs: list[np.ndarray]
     th_eager: Outcome | None = None
     tf_eager: Outcome | None = None
     th_eager_state: dict[str, np.ndarray] | None = None
@@ -237,11 +245,11 @@ def run_both(target: Any, tw: _Twins, dtype: str, case: Case, grad: bool, captur
 
     if target.mode != "graph":
         th = torch_run(target.mode)
-        return _Run(th, tf_run(target.mode, th))
+        return _Run(th, tf_run(target.mode, th), inputs)
     th_eager, th_state = _restoring(torch_side.state, torch_side.load, tw.th, lambda: torch_run("eval"))
     tf_eager, tf_state = _restoring(tf_side.state, tf_side.load, tw.tf, lambda: tf_run("eval", th_eager))
     th = torch_run("graph")
-    return _Run(th, tf_run("graph", th), th_eager, tf_eager, th_state, tf_state)
+    return _Run(th, tf_run("graph", th), inputs, th_eager, tf_eager, th_state, tf_state)
 
 
 def _output_metrics(pair: LayerPair, th: Outcome, tf_: Outcome, policy: Policy, suffix: str) -> list[TensorMetrics]:
@@ -354,11 +362,14 @@ def _values(target: Any, case: Case, dtype: str, policy: Policy, localise: bool)
     pair, tw = target.pair, prepare(target, case, dtype)
     grad = target.check == "gradient"
     graph = target.mode == "graph"
+    cpu = _CpuTwin(target, case, dtype, tw.th) if target.device != "cpu" else None
     metrics: list[TensorMetrics] = []
     for call in range(1, pair.calls + 1):
         last = call == pair.calls
         run = run_both(target, tw, dtype, case, grad and last, localise and last and not graph)
         suffix = f" (call {call})" if pair.calls > 1 else ""
+        if cpu is not None:
+            metrics += cpu.compare(run.th, run.inputs, tw.kwargs, grad and last, policy, suffix)
         if not grad:
             metrics += _output_metrics(pair, run.th, run.tf, policy, suffix)
             if graph:
@@ -373,6 +384,58 @@ def _values(target: Any, case: Case, dtype: str, policy: Policy, localise: bool)
             metrics += _self_metrics("tf.function vs eager", run.tf, run.tf_eager, policy, True)
     where = _localise(pair, run.th, run.tf, policy, grad) if localise and pair.stages and not graph else None
     return Evaluation(metrics, where, _graph_execution(tw) if graph else {})
+
+
+class _CpuTwin:
+    """torch on the CPU beside torch on the GPU: same weights, inputs and cotangent, every call.
+
+    A GPU run checks the GPU kernels against the CPU ones as well as against TF; where TF
+    has no GPU this is what the record compares (:func:`_across_devices`).
+    """
+
+    def __init__(self, target: Any, case: Case, dtype: str, gpu: Any):
+        from harness.sides import torch_side
+
+        self.device = target.device
+        self.mode = "eval" if target.mode == "graph" else target.mode
+        self.th = side_call("torch", "construction",
+                            lambda: torch_side.build(target.pair.torch, case.params, dtype, "cpu", case.seed))
+        torch_side.load(self.th, torch_side.state(gpu))
+
+    def compare(self, gpu: Outcome, inputs: list[np.ndarray], kwargs: dict[str, Any], grad: bool, policy: Policy,
+                suffix: str) -> list[TensorMetrics]:
+        from harness.sides import torch_side
+
+        cotangents = (lambda _: gpu.cotangents) if grad else None
+        cpu = side_call("torch", "cpu reference", lambda: torch_side.run(self.th, inputs, kwargs, cotangents,
+                                                                         mode=self.mode, device="cpu"))
+        return _self_metrics(f"torch {self.device} vs cpu{suffix}", gpu, cpu, policy, grad)
+
+
+def _across_devices(target: Any, case: Case, dtype: str, policy: Policy, _localise: bool) -> Evaluation:
+    """torch on the GPU against torch on the CPU alone: the forward/gradient check where TF has no GPU."""
+    from harness.sides import torch_side
+
+    pair, rng = target.pair, np.random.default_rng(case.seed)
+    kwargs = {name: case.params[name] for name in pair.call_args}
+    gpu = side_call("torch", "construction",
+                    lambda: torch_side.build(pair.torch, case.params, dtype, target.device, case.seed))
+    current = torch_side.state(gpu)
+    inits = {k: v.init if isinstance(v, Link) else "keep" for k, v in pair.weights.items()}
+    torch_side.load(gpu, {k: _value(inits.get(k, "normal"), v, rng).astype(v.dtype) for k, v in current.items()})
+    cpu = _CpuTwin(target, case, dtype, gpu)
+    grad = target.check == "gradient"
+    metrics: list[TensorMetrics] = []
+    for call in range(1, pair.calls + 1):
+        last = call == pair.calls
+        inputs = draw_inputs(pair, case, rng, dtype)
+        cotangents = (lambda outs: [rng.standard_normal(o.shape).astype(dtype) for o in outs]) \
+            if grad and last else None
+        outcome = side_call("torch", target.check, lambda: torch_side.run(
+            gpu, inputs, kwargs, cotangents, mode=cpu.mode, device=target.device))  # noqa: B023 - called at once
+        metrics += cpu.compare(outcome, inputs, kwargs, grad and last, policy,
+                               f" (call {call})" if pair.calls > 1 else "")
+    return Evaluation(metrics, None, {"tf": f"unavailable: {devices.unavailable('tf', target.device)}"})
 
 
 def _state(target: Any, case: Case, dtype: str, policy: Policy, _localise: bool) -> Evaluation:
@@ -410,6 +473,8 @@ def evaluate(target: Any, case: Case, dtype: str | None = None, localise: bool =
 
     pair, dtype = target.pair, dtype or target.dtype
     policy = policy_for(dtype, pair.tolerance_override(target.check, dtype))
+    if target.check in TORCH_ONLY_CHECKS and devices.unavailable("tf", target.device):
+        return _across_devices(target, case, dtype, policy, localise)
     runner = {
         "parameters": _parameters,
         "forward": _values,
@@ -419,4 +484,5 @@ def evaluate(target: Any, case: Case, dtype: str | None = None, localise: bool =
         "serialization": serialization.evaluate,
         "train_step": training.evaluate,
     }[target.check]
-    return runner(target, case, dtype, policy, localise)
+    with devices.tf_scope(target.device):  # TF would put a CPU run on a GPU it sees, and needs telling
+        return runner(target, case, dtype, policy, localise)
