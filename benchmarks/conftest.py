@@ -27,9 +27,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--bench-pairs-from", action="append", default=[], metavar="FILE",
                     help="also load pairs from this Python file; repeatable")
     group.addoption("--bench-quick", action="store_true",
-                    help="the small size, eager execution only (the catalogue in a few minutes on a CPU)")
-    group.addoption("--bench-executions", default=None,
-                    help=f"comma-separated executions (default: {','.join(EXECUTIONS)}; eager with --bench-quick)")
+                    help="the small size only (the catalogue in about three minutes on a 2-core CPU)")
+    group.addoption("--bench-executions", default=",".join(EXECUTIONS),
+                    help=f"comma-separated executions (default: {','.join(EXECUTIONS)})")
     group.addoption("--bench-tf32", action="store_true",
                     help="allow TF32 in both frameworks on GPU (default: off in both, for a like-for-like float32)")
 
@@ -52,7 +52,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     except registry.UnknownPairError as exc:
         raise pytest.UsageError(str(exc)) from None
     quick = config.getoption("bench_quick")
-    executions = _csv(config.getoption("bench_executions") or ("eager" if quick else ",".join(EXECUTIONS)))
+    executions = _csv(config.getoption("bench_executions"))
     unknown = [x for x in executions if x not in EXECUTIONS]
     if unknown or not executions:
         raise pytest.UsageError(f"--bench-executions: unknown {unknown or executions}; known: {', '.join(EXECUTIONS)}")

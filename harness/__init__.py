@@ -13,13 +13,15 @@ from harness.bridge import (
     Transform,
     channels_last,
 )
-from harness.spec import KnownDivergence, LayerPair, Link, Origin, Stage, Tensor, Tolerance, TorchOnly
+from harness.spec import Bench, Builtin, KnownDivergence, LayerPair, Link, Origin, Stage, Tensor, Tolerance, TorchOnly
 
 __all__ = [
     "CONV2D_OIHW_TO_HWIO",
     "CONV_TRANSPOSE2D_IOHW_TO_HWOI",
     "IDENTITY",
     "TRANSPOSE",
+    "Bench",
+    "Builtin",
     "KnownDivergence",
     "LayerPair",
     "Link",

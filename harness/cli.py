@@ -65,7 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--pairs-from", action="append", default=[], metavar="FILE",
                        help="load pairs from this Python file; without --pairs only its pairs run; repeatable")
     bench.add_argument("--quick", action="store_true",
-                       help="small size, eager only, short rounds: the whole catalogue in minutes on a CPU")
+                       help="the small size, short rounds: the whole catalogue in about three minutes on a CPU")
     bench.add_argument("--tf32", action="store_true", help="allow TF32 on GPU in both frameworks (default: off)")
     bench.add_argument("--compare", default=None, metavar="BASELINE_DIR",
                        help="fail (exit 1) when a benchmark's median is slower than in this earlier bench directory")

@@ -21,8 +21,9 @@ from harness.spec import Bench, LayerPair, SpecError
 from harness.timing import WARMUP_CALLS, Workload, workloads
 
 PAIRS = ("raw_linear_002", "custom_conv2d_003")
-# Tiny rounds: these tests check what the files say, not how fast anything is.
-FAST = ("--", "--benchmark-max-time=0.001", "--benchmark-min-rounds=2")
+# Tiny rounds, and eager only outside the one run that shows both executions: these tests
+# check what the files say, not how fast anything is.
+FAST = ("--", "--benchmark-max-time=0.001", "--benchmark-min-rounds=2", "--bench-executions=eager")
 
 
 def conform(*args: str, cwd: Path, prelude: str = "") -> subprocess.CompletedProcess[str]:
@@ -39,7 +40,7 @@ def catalogue():
 def quick_run(tmp_path_factory):
     """One quick bench of two pairs (one with a built-in, both with FLOPs), shared by the tests below."""
     cwd = tmp_path_factory.mktemp("bench")
-    result = conform("bench", "--quick", "--pairs", *PAIRS, "--out", "run", *FAST, cwd=cwd)
+    result = conform("bench", "--quick", "--pairs", *PAIRS, "--out", "run", *FAST[:-1], cwd=cwd)
     return cwd / "run", result
 
 
@@ -103,16 +104,18 @@ def test_quick_bench_times_both_frameworks_both_passes_and_says_what_it_timed(qu
     directory, result = quick_run
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     items = entries(directory)
-    seen = {(b["extra_info"]["pair"], b["extra_info"]["framework"], b["extra_info"]["pass"], bool(
-        b["extra_info"]["builtin"])) for b in items}
+    seen = {(b["extra_info"]["pair"], b["extra_info"]["framework"], b["extra_info"]["pass"],
+             b["extra_info"]["execution"], bool(b["extra_info"]["builtin"])) for b in items}
     for pair in PAIRS:
         for framework in ("torch", "tf"):
             for pass_ in ("forward", "forward+backward"):
-                assert (pair, framework, pass_, False) in seen
-                assert (pair, framework, pass_, True) in seen  # both pairs declare a built-in
+                for execution in ("eager", "compiled"):
+                    assert (pair, framework, pass_, execution, False) in seen
+                    assert (pair, framework, pass_, execution, True) in seen  # both pairs declare a built-in
+    assert len(items) == len(seen)
     for b in items:
         extra = b["extra_info"]
-        assert extra["device"] == "cpu" and extra["execution"] == "eager" and extra["size"] == "small"
+        assert extra["device"] == "cpu" and extra["size"] == "small"
         assert extra["params"] and extra["flops"] > 0 and extra["gflops_per_s"] > 0
         assert extra["first_call_s"] > 0 and b["group"].startswith(extra["pair"])
         math = extra["math"]
@@ -128,7 +131,8 @@ def test_the_report_shows_the_benchmarks_with_the_builtin_ratio(quick_run):
     for pair in PAIRS:
         assert f'id="bench-{pair}"' in section
     assert "torch / built-in (nn.Linear / Dense)" in section and "torch / built-in (nn.Conv2d / Conv2D)" in section
-    assert "cpu · small · forward+backward · eager" in section and "GFLOP/s torch / TF" in section
+    assert "cpu · small · forward+backward · eager" in section and "cpu · small · forward · compiled" in section
+    assert "GFLOP/s torch / TF" in section
 
 
 def _baseline(quick_run, tmp_path: Path, factor: float) -> Path:
