@@ -56,6 +56,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--profile", choices=("ci", "dev", "thorough"), default="ci",
                      help="hypothesis profile: ci is derandomised, dev random, thorough 300 examples (default: ci)")
     run.add_argument("--case", default=None, help="replay exactly this case (JSON, as printed by a failure)")
+    run.add_argument("--shard", default=None, metavar="I/N",
+                     help="run slice I of N (deterministic; N jobs of a CI matrix together run the whole suite)")
+    run.add_argument("-n", "--processes", type=int, default=None, metavar="N",
+                     help="spread the run over N processes (pytest-xdist); results land in one results.jsonl")
     run.add_argument("--out", default=None, help="result directory (default: reports/<run-id>, and reports/latest)")
     run.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: extra pytest arguments")
 
@@ -73,6 +77,30 @@ def _parser() -> argparse.ArgumentParser:
                        help="with --compare: the median slowdown that fails (default: 10)")
     bench.add_argument("--out", default=None, help="result directory (default: reports/<run-id>, and reports/latest)")
     bench.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: extra pytest arguments")
+
+    snap = sub.add_parser("snapshot", help="write golden .npz snapshots: seeded cases, weights, both sides' results")
+    snap.add_argument("--pairs", nargs="+", default=[], metavar="NAME", help="pairs to snapshot (default: all)")
+    snap.add_argument("--pairs-from", action="append", default=[], metavar="FILE",
+                      help="load pairs from this Python file; without --pairs only its pairs; repeatable")
+    snap.add_argument("--out", default=None,
+                      help="result directory, e.g. a run's, to write snapshot/ into (default: reports/<run-id>)")
+
+    gate = sub.add_parser("gate", help="baseline vs candidate: regressions, error growth, drift, slowdowns; exit 0/1/2")
+    gate.add_argument("baseline", nargs="?", default=None,
+                      help="result directories of the baseline, comma-separated (default: [tool.conform.gate])")
+    gate.add_argument("candidate", nargs="?", default=None,
+                      help="result directories of the candidate, comma-separated (default: [tool.conform.gate])")
+    gate.add_argument("--max-error-growth", type=float, default=None, metavar="F",
+                      help="fail when a check's worst error/allowed grows more than F times (default: 4)")
+    gate.add_argument("--max-slowdown", type=float, default=None, metavar="P",
+                      help="fail when a benchmark's median is more than P percent slower (default: 10)")
+    gate.add_argument("--max-drift", type=float, default=None, metavar="H",
+                      help="fail when a framework's replayed result moves more than H tolerances (default: 1)")
+    gate.add_argument("--no-replay", action="store_true",
+                      help="skip the golden-drift replay of the baseline's snapshot (it imports both frameworks)")
+    gate.add_argument("--pairs-from", action="append", default=[], metavar="FILE",
+                      help="register pairs from this Python file for the replay; repeatable")
+    gate.add_argument("--out", default=None, help="the HTML diff page (default: CANDIDATE/gate.html)")
 
     report = sub.add_parser("report", help="render result directories as one self-contained HTML page")
     report.add_argument("directories", nargs="+", metavar="DIR",
@@ -151,6 +179,15 @@ def _run(args: argparse.Namespace) -> int:
             return _usage(str(exc))
     if args.max_examples is not None and args.max_examples < 1:
         return _usage(f"--max-examples must be >= 1. Received: {args.max_examples}")
+    if args.shard is not None:
+        from harness.pytest_plugin import shard
+
+        try:
+            shard(args.shard)
+        except ValueError as exc:
+            return _usage(f"--shard: {exc}")
+    if args.processes is not None and args.processes < 1:
+        return _usage(f"-n must be >= 1. Received: {args.processes}")
 
     directory, is_default = _result_dir(args.out)
     directory.mkdir(parents=True, exist_ok=True)
@@ -160,6 +197,8 @@ def _run(args: argparse.Namespace) -> int:
                    f"--conform-out={directory}", f"--conform-dtype={args.dtype}", f"--conform-checks={args.checks}",
                    f"--conform-device={args.device}", f"--conform-modes={args.modes}", "-rfE"]
     pytest_args += ["--conform-tf32"] if args.tf32 else []
+    pytest_args += [f"--conform-shard={args.shard}"] if args.shard else []
+    pytest_args += ["-n", str(args.processes)] if args.processes else []
     pytest_args += [f"--conform-pairs={','.join(args.pairs)}"] if args.pairs else []
     pytest_args += [f"--conform-pairs-from={f}" for f in args.pairs_from]
     pytest_args += [f"--conform-max-examples={args.max_examples}"] if args.max_examples else []
@@ -233,9 +272,75 @@ def _bench(args: argparse.Namespace) -> int:
     return 1 if code else 0
 
 
+def _snapshot(args: argparse.Namespace) -> int:
+    from harness import environment, snapshot
+    from harness.results import ENVIRONMENT_FILE, ResultsWriter
+
+    catalogue = registry.load(args.pairs_from)
+    try:
+        pairs = catalogue.select(args.pairs) if args.pairs or not args.pairs_from else \
+            [catalogue.pairs[n] for n in catalogue.sources]
+    except registry.UnknownPairError as exc:
+        return _usage(str(exc))
+    directory, is_default = _result_dir(args.out)
+    writer = ResultsWriter(directory)  # keeps a run's results; creates an empty file for a snapshot-only directory
+    try:
+        if not (directory / ENVIRONMENT_FILE).is_file():
+            writer.write_environment(environment.collect({"command": sys.argv, "run_id": directory.name}))
+    finally:
+        writer.close()
+    if is_default:
+        _point_latest(directory)
+    index = snapshot.write(pairs, directory)
+    failed = {name: e["error"] for name, e in index["pairs"].items() if "error" in e}
+    for name, why in failed.items():
+        print(f"conform: snapshot of {name} failed: {why}", file=sys.stderr)
+    written = len(index["pairs"]) - len(failed)
+    print(f"conform: snapshot of {written} pairs written to {directory / snapshot.SNAPSHOT_DIR}")
+    return 1 if failed else 0
+
+
+def _dirs(value: str | None) -> list[Path]:
+    return [Path(v) for v in (value or "").split(",") if v.strip()]
+
+
+def _gate(args: argparse.Namespace) -> int:
+    import time
+
+    from harness import gate
+    from harness.report.gate_page import write_page
+
+    started = time.perf_counter()
+    try:
+        thresholds, table = gate.thresholds_from(Path("pyproject.toml"), max_error_growth=args.max_error_growth,
+                                                 max_slowdown=args.max_slowdown, max_drift=args.max_drift)
+        base_arg = args.baseline or ",".join(_as_list(table.get("baseline")))
+        cand_arg = args.candidate or ",".join(_as_list(table.get("candidate")))
+        if not base_arg or not cand_arg:
+            return _usage("give BASELINE and CANDIDATE directories, or set them in [tool.conform.gate] of "
+                          "pyproject.toml")
+        base, cand = gate.load_side(_dirs(base_arg)), gate.load_side(_dirs(cand_arg))
+        pairs = None if args.no_replay else registry.load(args.pairs_from).pairs
+        verdict = gate.gate(base, cand, thresholds, pairs)
+    except gate.GateError as exc:
+        return _usage(f"gate: {exc}")
+    print(gate.text(verdict))
+    page = write_page(verdict, thresholds, Path(args.out) if args.out else cand.directories[0] / "gate.html")
+    print(f"conform: gate page written to {page}; the gate took {time.perf_counter() - started:.1f} s")
+    print(gate.verdict_line(verdict))
+    return verdict.code
+
+
+def _as_list(value: object) -> list[str]:
+    if value is None:
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return {"list": _list, "run": _run, "bench": _bench, "report": _report}[args.command](args)
+        return {"list": _list, "run": _run, "bench": _bench, "snapshot": _snapshot, "gate": _gate,
+                "report": _report}[args.command](args)
     except (SpecError, FileNotFoundError) as exc:
         return _usage(str(exc))

@@ -64,6 +64,7 @@ class _Twins:
     slots: list[bridge.Slot]
     rng: np.random.Generator
     kwargs: dict[str, Any] = field(default_factory=dict)
+    values: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def flag(name: str, ok: bool, note: str) -> TensorMetrics:
@@ -177,8 +178,8 @@ def _build(target: Any, case: Case, dtype: str, kwargs: dict[str, Any]) -> tuple
     return th, tf
 
 
-def prepare(target: Any, case: Case, dtype: str) -> _Twins:
-    """Build both layers, validate the map, draw every mapped entry and load it into both."""
+def prepare(target: Any, case: Case, dtype: str, values: Mapping[str, np.ndarray] | None = None) -> _Twins:
+    """Build both layers, validate the map, draw every mapped entry (or take ``values``) and load it into both."""
     from harness.sides import tf_side, torch_side
 
     pair = target.pair
@@ -188,10 +189,11 @@ def prepare(target: Any, case: Case, dtype: str) -> _Twins:
     slots = bridge.plan(pair.name, pair.weights, torch_side.entries(th),
                         lambda path: tf_side.resolve(tf, path), tf_side.entries(tf))
     current = torch_side.state(th)
-    values = {s.canonical: _value(s.init, current[s.canonical], rng).astype(current[s.canonical].dtype) for s in slots}
+    drawn = {s.canonical: _value(s.init, current[s.canonical], rng).astype(current[s.canonical].dtype) for s in slots}
+    values = drawn if values is None else dict(values)  # drawn either way: the inputs come next from rng
     torch_side.load(th, values)
     tf_side.load(tf, bridge.to_tf(values, slots))
-    return _Twins(pair, th, tf, slots, rng, kwargs)
+    return _Twins(pair, th, tf, slots, rng, kwargs, values)
 
 
 @dataclass

@@ -32,6 +32,7 @@ settings.load_profile(os.environ.get("CONFORM_HYPOTHESIS_PROFILE", "ci"))
 
 _RECORDS = pytest.StashKey[list[Record]]()
 _WRITER = pytest.StashKey[ResultsWriter | None]()
+_RECORD_PROPERTY = "conform_record"
 
 
 def _csv(value: str) -> list[str]:
@@ -58,6 +59,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help=f"comma-separated modes (default: {','.join(MODES)}; each pair runs those it declares)")
     group.addoption("--conform-max-examples", type=int, default=None,
                     help="hypothesis examples per check (default: the hypothesis profile's, 20 for 'ci')")
+    group.addoption("--conform-shard", default=None, metavar="I/N",
+                    help="run only slice I of N of the selected checks (a deterministic round robin over their ids)")
     group.addoption("--conform-case", default=None,
                     help="replay exactly this case JSON instead of searching (default: search)")
 
@@ -74,6 +77,55 @@ def pytest_configure(config: pytest.Config) -> None:
     if out and not hasattr(config, "workerinput"):
         writer = ResultsWriter(Path(out))
     config.stash[_WRITER] = writer
+    if not hasattr(config, "workerinput") and config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(_WorkerRecords(config), "conform-worker-records")
+
+
+def shard(value: str) -> tuple[int, int]:
+    """``"I/N"`` -> (I, N), 1 <= I <= N; ValueError with the rule otherwise."""
+    try:
+        index, count = (int(v) for v in value.split("/"))
+    except ValueError:
+        raise ValueError(f"a shard is I/N with integers, e.g. 2/4. Received: {value!r}") from None
+    if not 1 <= index <= count:
+        raise ValueError(f"a shard I/N needs 1 <= I <= N. Received: {value!r}")
+    return index, count
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``--conform-shard I/N``: keep every N-th check in id order, starting at the I-th.
+
+    Ids are stable across machines (pair, check, dtype, device, mode), so N CI jobs with the
+    same options run disjoint slices that together are the whole suite.
+    """
+    value = config.getoption("conform_shard")
+    if not value:
+        return
+    try:
+        index, count = shard(value)
+    except ValueError as exc:
+        raise pytest.UsageError(f"--conform-shard: {exc}") from None
+    checks = sorted((i for i in items if "conform_target" in getattr(i, "fixturenames", ())), key=lambda i: i.nodeid)
+    drop = {id(item) for rank, item in enumerate(checks) if rank % count != index - 1}
+    config.hook.pytest_deselected(items=[i for i in items if id(i) in drop])
+    items[:] = [i for i in items if id(i) not in drop]
+
+
+class _WorkerRecords:
+    """Under pytest-xdist (``-n N``) the checks run in workers: their records reach this process
+    through the test reports' ``user_properties`` and are written here, one writer, one file."""
+
+    def __init__(self, config: pytest.Config):
+        self.config = config
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        for name, value in getattr(report, "user_properties", ()):
+            if name == _RECORD_PROPERTY and report.when == "call":
+                record = Record.from_json(value, f"worker report of {report.nodeid}")
+                self.config.stash[_RECORDS].append(record)
+                writer = self.config.stash[_WRITER]
+                if writer is not None:
+                    writer.write(record)
 
 
 def _targets(config: pytest.Config) -> list[Target]:
@@ -139,10 +191,13 @@ def conform_run(request: pytest.FixtureRequest) -> Callable[[Target], Record]:
             case=Case.from_json(case_json) if case_json else None,
             run_id=Path(config.getoption("conform_out") or "").name,
         )
-        config.stash[_RECORDS].append(record)
-        writer = config.stash[_WRITER]
-        if writer is not None:
-            writer.write(record)
+        if hasattr(config, "workerinput"):  # an xdist worker: the controller writes it (_WorkerRecords)
+            request.node.user_properties.append((_RECORD_PROPERTY, record.to_json()))
+        else:
+            config.stash[_RECORDS].append(record)
+            writer = config.stash[_WRITER]
+            if writer is not None:
+                writer.write(record)
         if record.verdict == "known-divergence":
             pytest.xfail(f"known divergence reproduced: {record.known_divergence}")
         if record.verdict == "skip":

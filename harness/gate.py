@@ -1,0 +1,290 @@
+"""The upgrade gate: a baseline run against a candidate run, verdict as an exit code.
+
+Why a separate command and not a diff of reports: CI needs one number. ``conform gate``
+reads two sides (each one or more result directories: shards merge), refuses to compare
+what is not comparable, and lists every finding that crosses a threshold:
+
+- regressions (a check that passed or reproduced its declared divergence now fails or
+  errors) and fixes (the reverse, reported, never failing);
+- error growth: the worst error/allowed of a key grew by more than a factor;
+- golden drift: this environment's torch and TF replay the baseline's snapshot (identical
+  inputs and weights) and each framework's results are compared with the baseline's own,
+  so a framework that moved shows even where both moved together;
+- benchmark slowdowns: a median slower than the baseline's by more than a percentage;
+- pairs on one side only.
+
+Exit codes: 0 nothing crosses, 1 something does (each pair named), 2 unusable input.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.results import BENCHMARKS_FILE, ENVIRONMENT_FILE, Record, ResultsError, read_records
+
+__all__ = [
+    "Finding", "GateError", "Side", "Thresholds", "Verdict", "gate", "load_side", "text", "thresholds_from",
+    "verdict_line",
+]
+
+GOOD = ("pass", "known-divergence")
+BAD = ("fail", "error")
+# Settings that make two runs' numbers comparable; framework versions are what a gate compares.
+COMPARABLE = (("hypothesis_profile",), ("max_examples",), ("derandomize",), ("settings", "threads"),
+              ("settings", "TF_ENABLE_ONEDNN_OPTS"), ("bench_quick",))
+# An error's growth is measured above 1% of the allowance: below it, both are rounding noise.
+HEADROOM_FLOOR = 0.01
+
+
+class GateError(ValueError):
+    """Input the gate cannot use: missing or corrupt files, unreadable schema, incomparable runs."""
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """What crosses: error growth factor, slowdown percentage, drift in units of the tolerance."""
+
+    max_error_growth: float = 4.0
+    max_slowdown: float = 10.0
+    max_drift: float = 1.0
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One row of the gate's table."""
+
+    kind: str
+    pair: str
+    what: str
+    baseline: str
+    candidate: str
+    crosses: bool
+
+
+@dataclass
+class Side:
+    """One side of the gate: records by key, the environment, benchmark medians, directories."""
+
+    directories: list[Path]
+    records: dict[tuple[str, ...], Record]
+    environment: dict[str, Any]
+    benchmarks: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def pairs(self) -> set[str]:
+        return {key[0] for key in self.records}
+
+
+def _environment(directory: Path) -> dict[str, Any]:
+    path = directory / ENVIRONMENT_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise GateError(f"{directory}: no {ENVIRONMENT_FILE}; without it the runs cannot be shown comparable") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise GateError(f"{path}: corrupt ({exc})") from None
+    if not isinstance(data, dict):
+        raise GateError(f"{path}: expected a JSON object")
+    return data
+
+
+def _benchmarks(directory: Path) -> dict[str, float]:
+    path = directory / BENCHMARKS_FILE
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return {b["fullname"]: float(b["stats"]["median"]) for b in data["benchmarks"]}
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+        raise GateError(f"{path}: corrupt benchmark file ({exc})") from None
+
+
+def load_side(directories: Sequence[Path]) -> Side:
+    """One side from one or more result directories (shards of one run merge)."""
+    if not directories:
+        raise GateError("each side needs at least one result directory")
+    dirs = [Path(d) for d in directories]
+    for d in dirs:
+        if not d.is_dir():
+            raise GateError(f"{d}: no such result directory")
+    try:
+        records = read_records(dirs)
+    except ResultsError as exc:
+        raise GateError(str(exc)) from None
+    merged: dict[tuple[str, ...], Record] = {}
+    for r in records:
+        if r.key in merged and merged[r.key].verdict != r.verdict:
+            raise GateError(f"{r.key} appears twice on one side with verdicts {merged[r.key].verdict!r} and "
+                            f"{r.verdict!r}: overlapping shards or two runs given as one")
+        merged[r.key] = r
+    environments = [_environment(d) for d in dirs]
+    benchmarks: dict[str, float] = {}
+    for d in dirs:
+        benchmarks.update(_benchmarks(d))
+    return Side(dirs, merged, environments[0], benchmarks)
+
+
+def _get(env: dict[str, Any], path: tuple[str, ...]) -> Any:
+    value: Any = env
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def _incomparable(base: Side, cand: Side) -> list[str]:
+    return [f"{'.'.join(p)}: {_get(base.environment, p)!r} vs {_get(cand.environment, p)!r}"
+            for p in COMPARABLE if _get(base.environment, p) != _get(cand.environment, p)]
+
+
+def _worst(record: Record) -> float:
+    return max((float(m.get("headroom", 0.0)) for m in record.metrics.values() if isinstance(m, dict)), default=0.0)
+
+
+def _key_text(key: tuple[str, ...]) -> str:
+    return " ".join(key[1:])
+
+
+def _records(base: Side, cand: Side, t: Thresholds) -> list[Finding]:
+    out = []
+    for key in sorted(base.records.keys() & cand.records.keys()):
+        b, c = base.records[key], cand.records[key]
+        if b.verdict in GOOD and c.verdict in BAD:
+            out.append(Finding("regression", key[0], _key_text(key), b.verdict, f"{c.verdict}: {c.message[:160]}",
+                               True))
+        elif b.verdict in BAD and c.verdict in GOOD:
+            out.append(Finding("fix", key[0], _key_text(key), b.verdict, c.verdict, False))
+        elif b.verdict in GOOD and c.verdict in GOOD:
+            growth = (_worst(c) + HEADROOM_FLOOR) / (_worst(b) + HEADROOM_FLOOR)
+            if growth > t.max_error_growth:
+                out.append(Finding("error growth", key[0], _key_text(key), f"{_worst(b):.3g} of allowed",
+                                   f"{_worst(c):.3g} of allowed ({growth:.3g}x)", True))
+    return out
+
+
+def _one_side(base: Side, cand: Side) -> list[Finding]:
+    return ([Finding("baseline only", p, "pair", "present", "absent", True) for p in sorted(base.pairs - cand.pairs)]
+            + [Finding("candidate only", p, "pair", "absent", "present", True)
+               for p in sorted(cand.pairs - base.pairs)])
+
+
+def _slowdowns(base: Side, cand: Side, t: Thresholds) -> list[Finding]:
+    out = []
+    for name in sorted(base.benchmarks.keys() & cand.benchmarks.keys()):
+        b, c = base.benchmarks[name], cand.benchmarks[name]
+        change = 100.0 * (c / b - 1.0) if b > 0 else 0.0
+        if change > t.max_slowdown:
+            pair = name.split("[", 1)[-1].split("-", 1)[0]
+            out.append(Finding("slowdown", pair, name.split("::")[-1], f"{b * 1e6:.1f} µs",
+                               f"{c * 1e6:.1f} µs (+{change:.0f}%)", True))
+    return out
+
+
+def _drift(base: Side, t: Thresholds, pairs: dict[str, Any]) -> tuple[list[Finding], list[dict[str, Any]]]:
+    """Replay the baseline's snapshot here; one finding per pair x framework x dtype that moved."""
+    from harness import snapshot
+
+    snap_dir = next((d for d in base.directories if (d / snapshot.SNAPSHOT_DIR).is_dir()), None)
+    if snap_dir is None:
+        return [], []
+    try:
+        drifts, problems = snapshot.replay(snap_dir, pairs)
+    except snapshot.SnapshotError as exc:
+        raise GateError(str(exc)) from None
+    worst: dict[tuple[str, str, str], Any] = {}
+    for d in drifts:
+        key = (d.pair, d.framework, d.dtype)
+        if key not in worst or d.headroom > worst[key].headroom:
+            worst[key] = d
+    summary = [{"pair": d.pair, "framework": d.framework, "dtype": d.dtype, "tensor": d.tensor,
+                "case": d.case, "max_abs": d.max_abs, "max_rel": d.max_rel, "headroom": d.headroom,
+                "identical": all(x.identical for x in drifts if (x.pair, x.framework, x.dtype) == k)}
+               for k, d in sorted(worst.items())]
+    out = [Finding("golden drift", d.pair, f"{d.framework} {d.dtype} {d.tensor} (case {d.case})", "snapshot",
+                   f"moved {d.max_abs:.3g} abs, {d.max_rel:.3g} rel ({d.headroom:.3g} of the tolerance)",
+                   d.headroom > t.max_drift)
+           for d in worst.values() if not all(x.identical for x in drifts if
+                                               (x.pair, x.framework, x.dtype) == (d.pair, d.framework, d.dtype))]
+    out += [Finding("golden drift", p, "replay", "snapshot", why, True) for p, why in problems.items()]
+    return sorted(out, key=lambda f: (f.pair, f.what)), summary
+
+
+@dataclass
+class Verdict:
+    findings: list[Finding]
+    drift: list[dict[str, Any]]
+    base: Side
+    cand: Side
+
+    @property
+    def code(self) -> int:
+        return 1 if any(f.crosses for f in self.findings) else 0
+
+    @property
+    def failing_pairs(self) -> list[str]:
+        return sorted({f.pair for f in self.findings if f.crosses})
+
+
+def gate(base: Side, cand: Side, t: Thresholds, pairs: dict[str, Any] | None = None) -> Verdict:
+    """Compare two sides; ``pairs`` (the registry here) enables the golden-drift replay."""
+    differences = _incomparable(base, cand)
+    if differences:
+        raise GateError("the two runs used different settings and are not comparable: " + "; ".join(differences))
+    findings = _records(base, cand, t) + _one_side(base, cand) + _slowdowns(base, cand, t)
+    drift: list[dict[str, Any]] = []
+    if pairs is not None:
+        more, drift = _drift(base, t, pairs)
+        findings += more
+    return Verdict(findings, drift, base, cand)
+
+
+def thresholds_from(pyproject: Path, **given: float | None) -> tuple[Thresholds, dict[str, Any]]:
+    """Thresholds from ``[tool.conform.gate]`` (command-line values win), and that table."""
+    table: dict[str, Any] = {}
+    if pyproject.is_file():
+        try:
+            table = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {}).get("conform", {}) \
+                .get("gate", {})
+        except tomllib.TOMLDecodeError as exc:
+            raise GateError(f"{pyproject}: not valid TOML ({exc})") from None
+    known = {"baseline", "candidate", "max_error_growth", "max_slowdown", "max_drift"}
+    unknown = set(table) - known
+    if unknown:
+        raise GateError(f"{pyproject} [tool.conform.gate]: unknown keys {sorted(unknown)}; known: {sorted(known)}")
+    values = {k: float(table[k]) for k in ("max_error_growth", "max_slowdown", "max_drift") if k in table}
+    values.update({k: float(v) for k, v in given.items() if v is not None})
+    bad = {k: v for k, v in values.items() if v <= 0}
+    if bad:
+        raise GateError(f"thresholds must be positive. Received: {bad}")
+    return Thresholds(**values), table
+
+
+def text(verdict: Verdict) -> str:
+    """The table CI prints."""
+    b, c = verdict.base.environment, verdict.cand.environment
+    lines = [f"baseline : {', '.join(map(str, verdict.base.directories))} (torch {b.get('torch_version')}, "
+             f"tensorflow {b.get('tensorflow_version')})",
+             f"candidate: {', '.join(map(str, verdict.cand.directories))} (torch {c.get('torch_version')}, "
+             f"tensorflow {c.get('tensorflow_version')})",
+             f"records compared: {len(verdict.base.records.keys() & verdict.cand.records.keys())}; "
+             f"benchmarks compared: {len(verdict.base.benchmarks.keys() & verdict.cand.benchmarks.keys())}; "
+             f"snapshot tensors replayed: {'yes' if verdict.drift else 'no snapshot'}"]
+    if verdict.findings:
+        rows = [("", "kind", "pair", "what", "baseline", "candidate")]
+        rows += [("!!" if f.crosses else "", f.kind, f.pair, f.what, f.baseline, f.candidate)
+                 for f in verdict.findings]
+        widths = [min(max(len(r[i]) for r in rows), 60) for i in range(5)]
+        for r in rows:
+            lines.append("  ".join(r[i][:60].ljust(widths[i]) for i in range(5)) + "  " + r[5])
+    else:
+        lines.append("no differences")
+    return "\n".join(lines)
+
+
+def verdict_line(verdict: Verdict) -> str:
+    """The last line CI shows: the verdict and every pair that crossed a threshold."""
+    return f"gate: FAIL (exit 1): {', '.join(verdict.failing_pairs)}" if verdict.code else "gate: PASS (exit 0)"

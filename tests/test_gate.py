@@ -1,0 +1,164 @@
+"""``conform gate``: identical runs pass, a planted upgrade fails naming its pair, bad input exits 2.
+
+The "upgrade" is ``tests/upgrade_pairs.py``'s torch side scaled by 1 + 1e-4 through an
+environment variable, so baseline and candidate are two real runs of the CLI in two
+environments that differ in one layer's numerics, as two framework releases would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PAIRS = str(Path(__file__).with_name("upgrade_pairs.py"))
+PLANTED = {"CONFORM_TEST_TORCH_SCALE": str(1 + 1e-4)}
+
+
+def conform(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environ = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent), **(env or {})}
+    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=900, env=environ)
+
+
+def run_and_snapshot(cwd: Path, out: str, env: dict[str, str] | None = None, *extra: str) -> Path:
+    run = conform("run", "--pairs-from", PAIRS, "--modes", "eval", "--max-examples", "3", "--out", out, *extra,
+                  cwd=cwd, env=env)
+    assert run.returncode in (0, 1), run.stdout[-2000:] + run.stderr[-2000:]
+    snap = conform("snapshot", "--pairs-from", PAIRS, "--out", out, cwd=cwd, env=env)
+    assert snap.returncode == 0, snap.stdout + snap.stderr
+    return cwd / out
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    cwd = tmp_path_factory.mktemp("gate")
+    return cwd, run_and_snapshot(cwd, "base"), run_and_snapshot(cwd, "same"), run_and_snapshot(cwd, "planted", PLANTED)
+
+
+def gate(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return conform("gate", *args, "--pairs-from", PAIRS, cwd=cwd, env=env)
+
+
+def test_identical_runs_gate_to_0(runs):
+    cwd, base, same, _ = runs
+    result = gate(cwd, str(base), str(same))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no differences" in result.stdout and "gate: PASS (exit 0)" in result.stdout
+    assert (same / "gate.html").is_file()
+
+
+def test_a_planted_change_to_one_layer_gates_to_1_naming_exactly_that_pair(runs):
+    cwd, base, _, planted = runs
+    result = gate(cwd, str(base), str(planted), env=PLANTED)  # the gate runs in the candidate's environment
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "gate: FAIL (exit 1): drifting_linear"
+    regressions = [line for line in result.stdout.splitlines() if "regression" in line]
+    assert regressions and all("drifting_linear" in line for line in regressions)
+    assert "steady_linear" not in result.stdout
+
+
+def test_golden_drift_is_per_framework_torch_moved_tf_did_not(runs):
+    cwd, base, _, planted = runs
+    result = gate(cwd, str(base), str(planted), env=PLANTED)
+    drift = [line for line in result.stdout.splitlines() if "golden drift" in line]
+    assert drift and all("drifting_linear" in line and " torch " in f" {line} " for line in drift)
+    assert any("1e-04 rel" in line or "0.0001 rel" in line for line in drift), drift
+    page = (planted / "gate.html").read_text()
+    # the page lists every replayed pair x framework x dtype: TF's results are bit-identical
+    assert page.count("bit-identical") == 6  # steady: torch and tf, 2 dtypes; drifting: tf, 2 dtypes
+    assert "drifting_linear</th><td>torch</td><td>float32</td>" in page
+
+
+def test_a_truncated_results_file_gates_to_2_with_a_clear_message(runs, tmp_path):
+    cwd, base, same, _ = runs
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "environment.json").write_text((same / "environment.json").read_text())
+    text = (same / "results.jsonl").read_text()
+    (broken / "results.jsonl").write_text(text[: len(text) // 2])
+    result = gate(cwd, str(base), str(broken))
+    assert result.returncode == 2
+    assert "corrupt line" in result.stderr and "truncated" in result.stderr
+
+
+@pytest.mark.parametrize("damage", ["schema", "settings", "environment", "missing"])
+def test_unusable_input_gates_to_2(runs, tmp_path, damage):
+    cwd, base, same, _ = runs
+    cand = tmp_path / "cand"
+    cand.mkdir()
+    lines = (same / "results.jsonl").read_text().splitlines()
+    env = json.loads((same / "environment.json").read_text())
+    if damage == "schema":
+        first = json.loads(lines[0])
+        lines[0] = json.dumps({**first, "schema_version": 99})
+    if damage == "settings":
+        env["max_examples"] = 500
+    (cand / "results.jsonl").write_text("\n".join(lines) + "\n")
+    if damage != "environment":
+        (cand / "environment.json").write_text(json.dumps(env))
+    target = str(tmp_path / "nowhere") if damage == "missing" else str(cand)
+    result = gate(cwd, str(base), target, "--no-replay")
+    assert result.returncode == 2, result.stdout + result.stderr
+    expected = {"schema": "schema_version 99 cannot be read", "settings": "max_examples: 3 vs 500",
+                "environment": "no environment.json", "missing": "no such result directory"}[damage]
+    assert expected in result.stderr
+
+
+def test_shards_of_one_run_gate_as_that_run_and_thresholds_come_from_pyproject(runs):
+    cwd, base, _, _ = runs
+    for i in (1, 2):
+        result = conform("run", "--pairs-from", PAIRS, "--modes", "eval", "--max-examples", "3", "--shard", f"{i}/2",
+                         "--out", f"shard{i}", cwd=cwd)
+        assert result.returncode == 0, result.stdout[-2000:]
+    counts = [len((cwd / f"shard{i}" / "results.jsonl").read_text().splitlines()) for i in (1, 2)]
+    assert sum(counts) == len((base / "results.jsonl").read_text().splitlines()) and min(counts) > 0
+    (cwd / "pyproject.toml").write_text('[tool.conform.gate]\nbaseline = "base"\ncandidate = ["shard1", "shard2"]\n'
+                                        "max_error_growth = 3\nmax_slowdown = 5\n")
+    result = conform("gate", "--no-replay", cwd=cwd)  # what CI runs: a bare `conform gate`
+    (cwd / "pyproject.toml").unlink()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "shard1, shard2" in result.stdout
+
+
+def _with_benchmarks(directory: Path, tmp: Path, name: str, medians: dict[str, float]) -> Path:
+    out = tmp / name
+    out.mkdir()
+    for f in ("results.jsonl", "environment.json"):
+        (out / f).write_text((directory / f).read_text())
+    (out / "benchmarks.json").write_text(json.dumps({"benchmarks": [
+        {"fullname": f"benchmarks/test_layers.py::test_layer[{k}]", "stats": {"median": v}}
+        for k, v in medians.items()]}))
+    return out
+
+
+def test_benchmark_slowdowns_and_one_sided_pairs_cross(runs, tmp_path):
+    cwd, base, same, _ = runs
+    ids = ["steady_linear-small-cpu-fwd-eager-torch", "drifting_linear-small-cpu-fwd-eager-tf"]
+    b = _with_benchmarks(base, tmp_path, "b", {ids[0]: 1e-3, ids[1]: 1e-3})
+    c = _with_benchmarks(same, tmp_path, "c", {ids[0]: 1.25e-3, ids[1]: 1.05e-3})
+    result = gate(cwd, str(b), str(c), "--no-replay")
+    assert result.returncode == 1 and result.stdout.strip().endswith("gate: FAIL (exit 1): steady_linear")
+    assert "+25%" in result.stdout
+    assert gate(cwd, str(b), str(c), "--no-replay", "--max-slowdown", "30").returncode == 0
+    lines = (same / "results.jsonl").read_text().splitlines()
+    (c / "results.jsonl").write_text("\n".join(x for x in lines if '"steady_linear"' not in x) + "\n")
+    result = gate(cwd, str(b), str(c), "--no-replay", "--max-slowdown", "30")
+    assert result.returncode == 1 and "baseline only" in result.stdout
+
+
+def test_xdist_spreads_a_run_and_keeps_every_record(runs):
+    cwd, base, _, _ = runs
+    result = conform("run", "--pairs-from", PAIRS, "--modes", "eval", "--max-examples", "3", "-n", "2",
+                     "--out", "parallel", cwd=cwd)
+    assert result.returncode == 0, result.stdout[-2000:]
+    keys = sorted(json.loads(x)["pair"] + json.loads(x)["check"] + json.loads(x)["dtype"]
+                  for x in (cwd / "parallel" / "results.jsonl").read_text().splitlines())
+    expected = sorted(json.loads(x)["pair"] + json.loads(x)["check"] + json.loads(x)["dtype"]
+                      for x in (base / "results.jsonl").read_text().splitlines())
+    assert keys == expected
+    assert gate(cwd, str(base), str(cwd / "parallel"), "--no-replay").returncode == 0
