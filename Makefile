@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: run test bench setup clean
+.PHONY: run test bench gate-demo setup clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,27 @@ run: $(STAMP)  ## run the conformance suite on CPU, write reports/<run-id>/ and 
 bench: $(STAMP)  ## time every pair in both frameworks on CPU (quick), write reports/<run-id>/ and reports/latest
 	$(BIN)/conform bench --device cpu --quick
 
+# A real upgrade, gated: the baseline environment differs from .venv in one package,
+# tensorflow-cpu 2.20.0 instead of the pinned 2.21.0. Forward and gradient checks in eval
+# mode plus the snapshots keep it to minutes; the gate runs in the candidate (2.21) and
+# replays the baseline's snapshot there. Its exit code is the demo's.
+DEMO := reports/gate-demo
+OLD := .venv-tf220
+gate-demo: $(STAMP)  ## tensorflow-cpu 2.20.0 (baseline) vs the pinned 2.21.0 (candidate), gated
+	test -x $(OLD)/bin/conform || { $(PYTHON) -m venv $(OLD) && \
+	  grep -v '^tensorflow-cpu==' constraints.txt > $(OLD)/constraints.txt && \
+	  echo 'tensorflow-cpu==2.20.0' >> $(OLD)/constraints.txt && \
+	  PIP_CONSTRAINT=$(CURDIR)/$(OLD)/constraints.txt $(OLD)/bin/python -m pip install --quiet \
+	    --disable-pip-version-check -e '.[cpu]'; }
+	rm -rf $(DEMO)
+	-$(OLD)/bin/conform run --checks forward,gradient --modes eval --out $(DEMO)/baseline
+	$(OLD)/bin/conform snapshot --out $(DEMO)/baseline
+	-$(BIN)/conform run --checks forward,gradient --modes eval --out $(DEMO)/candidate
+	$(BIN)/conform snapshot --out $(DEMO)/candidate
+	$(BIN)/conform gate $(DEMO)/baseline $(DEMO)/candidate
+
 test: $(STAMP)  ## the harness's own tests and the conformance suite
 	$(BIN)/python -m pytest tests conformance $(PYTEST_ARGS)
 
 clean:  ## remove the virtualenv and generated results
-	rm -rf $(VENV) reports/*-* reports/latest .hypothesis
+	rm -rf $(VENV) $(OLD) reports/*-* reports/latest reports/gate-demo .hypothesis

@@ -162,3 +162,16 @@ def test_xdist_spreads_a_run_and_keeps_every_record(runs):
                       for x in (base / "results.jsonl").read_text().splitlines())
     assert keys == expected
     assert gate(cwd, str(base), str(cwd / "parallel"), "--no-replay").returncode == 0
+
+
+def test_the_same_seed_gives_the_same_snapshot_bit_for_bit(runs):
+    import numpy as np
+
+    _, base, same, _ = runs
+    index = json.loads((base / "snapshot" / "index.json").read_text())
+    assert index == json.loads((same / "snapshot" / "index.json").read_text())
+    assert sorted(index["pairs"]) == ["drifting_linear", "steady_linear"]
+    for entry in index["pairs"].values():
+        with np.load(base / "snapshot" / entry["file"]) as a, np.load(same / "snapshot" / entry["file"]) as b:
+            assert a.files == b.files and any(k.startswith("0/float64/weight/") for k in a.files)
+            assert all(np.array_equal(a[k], b[k]) for k in a.files)
