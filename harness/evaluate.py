@@ -30,7 +30,7 @@ from harness.spec import STATE_CALLS, LayerPair, Link, SpecError
 
 __all__ = [
     "TORCH_ONLY_CHECKS", "Evaluation", "draw_inputs", "evaluate", "flag", "layout_of", "prepare", "run_both",
-    "side_call",
+    "side_call", "tf_gradients",
 ]
 
 
@@ -219,25 +219,29 @@ def _restoring(state: Callable[[Any], dict[str, np.ndarray]], load: Callable[[An
     return outcome, after
 
 
-def run_both(target: Any, tw: _Twins, dtype: str, case: Case, grad: bool, capture: bool = False) -> _Run:
-    """One call on both sides with fresh inputs; with ``grad``, the VJP with one cotangent."""
+def run_both(target: Any, tw: _Twins, dtype: str, case: Case, grad: bool, capture: bool = False, *,
+             inputs: list[np.ndarray] | None = None, cotangents: list[np.ndarray] | None = None) -> _Run:
+    """One call on both sides with fresh inputs; with ``grad``, the VJP with one cotangent.
+
+    ``inputs`` and ``cotangents`` replay given ones instead of drawing (a snapshot's).
+    """
     from harness.sides import tf_side, torch_side
 
     pair = tw.pair
-    inputs = draw_inputs(pair, case, tw.rng, dtype)
+    inputs = draw_inputs(pair, case, tw.rng, dtype) if inputs is None else inputs
     tf_inputs = [layout_of(s.layout, x.ndim).forward(x) for s, x in zip(pair.inputs, inputs, strict=True)]
     th_stages = [(s.name, s.torch) for s in pair.stages] if capture else []
     tf_stages = [(s.name, s.tf) for s in pair.stages] if capture else []
     stage = "gradient" if grad else "forward"
-    drawn: list[np.ndarray] = []
+    drawn: list[np.ndarray] = list(cotangents or [])
 
-    def cotangents(outputs: list[np.ndarray]) -> list[np.ndarray]:
+    def cotangent(outputs: list[np.ndarray]) -> list[np.ndarray]:
         if not drawn:  # once per call: a graph-mode eager reference gets the same cotangent
             drawn.extend(tw.rng.standard_normal(o.shape).astype(dtype) for o in outputs)
         return drawn
 
     def torch_run(mode: str) -> Outcome:
-        return side_call("torch", stage, lambda: torch_side.run(tw.th, inputs, tw.kwargs, cotangents if grad else None,
+        return side_call("torch", stage, lambda: torch_side.run(tw.th, inputs, tw.kwargs, cotangent if grad else None,
                                                             mode=mode, device=target.device, stages=th_stages))
 
     def tf_run(mode: str, th: Outcome) -> Outcome:
@@ -263,11 +267,17 @@ def _output_metrics(pair: LayerPair, th: Outcome, tf_: Outcome, policy: Policy, 
             for n, a, b in zip(names, th.outputs, tf_.outputs, strict=True)]
 
 
+def tf_gradients(pair: LayerPair, slots: list[bridge.Slot],
+                 tf_: Outcome) -> tuple[list[np.ndarray | None], dict[str, np.ndarray]]:
+    """TF's input and parameter gradients in torch's layouts and canonical names."""
+    inputs = [None if g is None else layout_of(spec.layout, g.ndim).inverse(g)
+              for spec, g in zip(pair.inputs, tf_.input_grads, strict=True)]
+    return inputs, bridge.from_tf({k: v for k, v in tf_.param_grads.items() if v is not None}, slots)
+
+
 def _gradient_metrics(pair: LayerPair, slots: list[bridge.Slot], th: Outcome, tf_: Outcome,
                       policy: Policy) -> list[TensorMetrics]:
-    tf_input_grads = [None if g is None else layout_of(spec.layout, g.ndim).inverse(g)
-                      for spec, g in zip(pair.inputs, tf_.input_grads, strict=True)]
-    tf_param_grads = bridge.from_tf({k: v for k, v in tf_.param_grads.items() if v is not None}, slots)
+    tf_input_grads, tf_param_grads = tf_gradients(pair, slots, tf_)
     pairs = [(f"grad {s.name}", a, b) for s, a, b in zip(pair.inputs, th.input_grads, tf_input_grads, strict=True)]
     pairs += [(f"grad {s.canonical}", th.param_grads.get(s.canonical), tf_param_grads.get(s.canonical))
               for s in slots if s.trainable]

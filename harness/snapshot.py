@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from harness import bridge, devices
+from harness import devices
 from harness.cases import Case
 from harness.compare import compare, magnitude, policy_for
 from harness.spec import DTYPES, LayerPair
@@ -55,11 +55,6 @@ class Drift:
     headroom: float
     identical: bool
 
-    @property
-    def crosses(self) -> bool:
-        """Moved beyond the dtype's conformance tolerance (what a cross-framework check allows)."""
-        return self.headroom > 1.0
-
 
 def _cases(pair: LayerPair) -> list[Case]:
     """The pair's snapshot cases: its minimal case and its small bench size, seeded."""
@@ -79,51 +74,38 @@ def _target(pair: LayerPair, dtype: str) -> Any:
 
 def _results(pair: LayerPair, tw: Any, th: Any, tf: Any, grad: bool) -> dict[str, dict[str, np.ndarray]]:
     """Each framework's outputs and gradients, TF's in torch's layout and canonical names."""
-    from harness.evaluate import layout_of
+    from harness.evaluate import layout_of, tf_gradients
 
     out = {"torch": {f"output/{i}": o for i, o in enumerate(th.outputs)},
            "tf": {f"output/{i}": layout_of(pair.output_layout, o.ndim).inverse(o) for i, o in enumerate(tf.outputs)}}
     if not grad:
         return out
-    for i, (spec, a, b) in enumerate(zip(pair.inputs, th.input_grads, tf.input_grads, strict=True)):
-        if a is not None:
-            out["torch"][f"grad_input/{i}"] = a
-        if b is not None:
-            out["tf"][f"grad_input/{i}"] = layout_of(spec.layout, b.ndim).inverse(b)
-    out["torch"].update({f"grad/{k}": v for k, v in th.param_grads.items() if v is not None})
-    tf_grads = bridge.from_tf({k: v for k, v in tf.param_grads.items() if v is not None}, tw.slots)
-    out["tf"].update({f"grad/{k}": v for k, v in tf_grads.items()})
+    tf_inputs, tf_params = tf_gradients(pair, tw.slots, tf)
+    for framework, inputs, params in (("torch", th.input_grads, th.param_grads), ("tf", tf_inputs, tf_params)):
+        out[framework].update({f"grad_input/{i}": g for i, g in enumerate(inputs) if g is not None})
+        out[framework].update({f"grad/{k}": v for k, v in params.items() if v is not None})
     return out
 
 
 def _run(pair: LayerPair, case: Case, dtype: str, saved: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """One case through both frameworks: drawn from the seed, or (``saved``) replayed exactly."""
-    from harness.evaluate import layout_of, prepare
-    from harness.sides import tf_side, torch_side
+    from harness.evaluate import prepare, run_both
 
     grad = "gradient" in pair.checks
-    weights = None if saved is None else {k[7:]: v for k, v in saved.items() if k.startswith("weight/")}
+    target = _target(pair, dtype)
+    given: dict[str, Any] = {}
+    weights = None
+    if saved is not None:
+        weights = {k[len("weight/"):]: v for k, v in saved.items() if k.startswith("weight/")}
+        given["inputs"] = [saved[f"input/{i}"] for i in range(len(pair.inputs))]
+        given["cotangents"] = [saved[f"cotangent/{i}"] for i in range(sum(k.startswith("cotangent/") for k in saved))]
     with devices.tf_scope("cpu"):
-        tw = prepare(_target(pair, dtype), case, dtype, weights)
-        if saved is None:
-            from harness.evaluate import run_both
-
-            run = run_both(_target(pair, dtype), tw, dtype, case, grad)
-            inputs, cots = run.inputs, run.th.cotangents
-            th, tf = run.th, run.tf
-        else:
-            n_in = len(pair.inputs)
-            inputs = [saved[f"input/{i}"] for i in range(n_in)]
-            cots = [saved[k] for k in sorted(k for k in saved if k.startswith("cotangent/"))]
-            th = torch_side.run(tw.th, inputs, tw.kwargs, (lambda _: cots) if grad else None, mode="eval",
-                                device="cpu")
-            tf_inputs = [layout_of(s.layout, x.ndim).forward(x) for s, x in zip(pair.inputs, inputs, strict=True)]
-            tf_cots = [layout_of(pair.output_layout, c.ndim).forward(c) for c in cots] if grad else None
-            tf = tf_side.run(tw.tf, tf_inputs, tw.kwargs, tf_cots, mode="eval")
-    flat: dict[str, np.ndarray] = {f"input/{i}": x for i, x in enumerate(inputs)}
-    flat.update({f"cotangent/{i}": c for i, c in enumerate(cots or [])})
+        tw = prepare(target, case, dtype, weights)
+        run = run_both(target, tw, dtype, case, grad, **given)
+    flat: dict[str, np.ndarray] = {f"input/{i}": x for i, x in enumerate(run.inputs)}
+    flat.update({f"cotangent/{i}": c for i, c in enumerate(run.th.cotangents or [])})
     flat.update({f"weight/{k}": v for k, v in tw.values.items()})
-    for framework, arrays in _results(pair, tw, th, tf, grad).items():
+    for framework, arrays in _results(pair, tw, run.th, run.tf, grad).items():
         flat.update({f"{framework}/{k}": v for k, v in arrays.items()})
     return flat
 
