@@ -444,7 +444,7 @@ def _across_devices(target: Any, case: Case, dtype: str, policy: Policy, _locali
         cotangents = (lambda outs: [rng.standard_normal(o.shape).astype(dtype) for o in outs]) \
             if grad and last else None
         outcome = side_call("torch", target.check, lambda: torch_side.run(
-            gpu, inputs, kwargs, cotangents, mode=cpu.mode, device=target.device))  # noqa: B023 - called at once
+            gpu, inputs, kwargs, cotangents, mode=target.mode, device=target.device))  # noqa: B023 - called at once
         metrics += cpu.compare(outcome, inputs, kwargs, grad and last, policy,
                                f" (call {call})" if pair.calls > 1 else "")
     return Evaluation(metrics, None, {"tf": f"unavailable: {devices.unavailable('tf', target.device)}"})
