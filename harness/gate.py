@@ -195,20 +195,21 @@ def _drift(base: Side, t: Thresholds, pairs: dict[str, Any]) -> tuple[list[Findi
         drifts, problems = snapshot.replay(snap_dir, pairs)
     except snapshot.SnapshotError as exc:
         raise GateError(str(exc)) from None
-    worst: dict[tuple[str, str, str], Any] = {}
+    groups: dict[tuple[str, str, str], list[Any]] = {}
     for d in drifts:
-        key = (d.pair, d.framework, d.dtype)
-        if key not in worst or d.headroom > worst[key].headroom:
-            worst[key] = d
-    summary = [{"pair": d.pair, "framework": d.framework, "dtype": d.dtype, "tensor": d.tensor,
-                "case": d.case, "max_abs": d.max_abs, "max_rel": d.max_rel, "headroom": d.headroom,
-                "identical": all(x.identical for x in drifts if (x.pair, x.framework, x.dtype) == k)}
-               for k, d in sorted(worst.items())]
-    out = [Finding("golden drift", d.pair, f"{d.framework} {d.dtype} {d.tensor} (case {d.case})", "snapshot",
-                   f"moved {d.max_abs:.3g} abs, {d.max_rel:.3g} rel ({d.headroom:.3g} of the tolerance)",
-                   d.headroom > t.max_drift)
-           for d in worst.values() if not all(x.identical for x in drifts if
-                                               (x.pair, x.framework, x.dtype) == (d.pair, d.framework, d.dtype))]
+        groups.setdefault((d.pair, d.framework, d.dtype), []).append(d)
+    summary, out = [], []
+    for key in sorted(groups):
+        worst = max(groups[key], key=lambda d: d.headroom)
+        identical = all(d.identical for d in groups[key])
+        summary.append({"pair": worst.pair, "framework": worst.framework, "dtype": worst.dtype, "tensor": worst.tensor,
+                        "case": worst.case, "max_abs": worst.max_abs, "max_rel": worst.max_rel,
+                        "headroom": worst.headroom, "identical": identical})
+        if not identical:
+            out.append(Finding("golden drift", worst.pair, f"{worst.framework} {worst.dtype} {worst.tensor} "
+                               f"(case {worst.case})", "snapshot", f"moved {worst.max_abs:.3g} abs, "
+                               f"{worst.max_rel:.3g} rel ({worst.headroom:.3g} of the tolerance)",
+                               worst.headroom > t.max_drift))
     out += [Finding("golden drift", p, "replay", "snapshot", why, True) for p, why in problems.items()]
     return sorted(out, key=lambda f: (f.pair, f.what)), summary
 
