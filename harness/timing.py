@@ -13,6 +13,7 @@ device, pass, execution, size and its params, FLOPs and the math settings in for
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -119,15 +120,13 @@ class Workload:
 
 def _synchronised(step: Callable[[], Any], framework: str, device: str) -> Callable[[], None]:
     """The call, on the framework's device, returning only once the device is done."""
-    if framework == "tf" and devices.tf_needs_scope(device):
-        def timed() -> None:
-            with devices.tf_scope(device):
-                step()
-            devices.synchronize(framework, device)
-    else:
-        def timed() -> None:
+    scoped = framework == "tf" and devices.tf_needs_scope(device)
+
+    def timed() -> None:
+        with devices.tf_scope(device) if scoped else contextlib.nullcontext():
             step()
-            devices.synchronize(framework, device)
+        devices.synchronize(framework, device)
+
     return timed
 
 
