@@ -175,3 +175,48 @@ def test_the_same_seed_gives_the_same_snapshot_bit_for_bit(runs):
         with np.load(base / "snapshot" / entry["file"]) as a, np.load(same / "snapshot" / entry["file"]) as b:
             assert a.files == b.files and any(k.startswith("0/float64/weight/") for k in a.files)
             assert all(np.array_equal(a[k], b[k]) for k in a.files)
+
+
+def test_error_growth_crosses_and_a_fix_is_reported_without_failing(runs, tmp_path):
+    cwd, base, same, planted = runs
+    grown = tmp_path / "grown"
+    grown.mkdir()
+    (grown / "environment.json").write_text((same / "environment.json").read_text())
+    records = [json.loads(line) for line in (same / "results.jsonl").read_text().splitlines()]
+    target = next(r for r in records if r["pair"] == "steady_linear" and r["check"] == "gradient"
+                  and r["dtype"] == "float32")
+    assert target["verdict"] == "pass" and target["metrics"]
+    for metric in target["metrics"].values():
+        metric["headroom"] = 0.5  # still a pass: half the allowance, from 0 in the baseline
+    (grown / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    result = gate(cwd, str(base), str(grown), "--no-replay")
+    assert result.returncode == 1, result.stdout + result.stderr
+    [line] = [x for x in result.stdout.splitlines() if "error growth" in x]
+    assert line.startswith("!!") and "steady_linear" in line and "gradient float32" in line
+    assert gate(cwd, str(base), str(grown), "--no-replay", "--max-error-growth", "100").returncode == 0
+    # the reverse of the planted upgrade: what failed passes again, a fix, listed and not failing
+    result = gate(cwd, str(planted), str(base), "--no-replay")
+    assert result.returncode == 0, result.stdout + result.stderr
+    fixes = [x for x in result.stdout.splitlines() if " fix " in f" {x} "]
+    assert fixes and all("drifting_linear" in x and not x.startswith("!!") for x in fixes)
+
+
+def test_golden_drift_beyond_the_tolerance_crosses_and_smaller_moves_do_not(runs):
+    cwd, base, _, planted = runs
+    drift = [x for x in gate(cwd, str(base), str(planted), env=PLANTED).stdout.splitlines() if "golden drift" in x]
+    assert drift and all(x.startswith("!!") for x in drift)  # 1e-4 against float32's 1.3e-6 + 1e-5
+    loose = gate(cwd, str(base), str(planted), "--max-drift", "1e6", env=PLANTED).stdout.splitlines()
+    assert [x for x in loose if "golden drift" in x and not x.startswith("!!")]
+
+
+def test_a_pair_that_raises_is_recorded_in_the_snapshot_and_reported_by_the_replay(tmp_path):
+    from harness import snapshot
+    from tests import broken_pairs as bp
+    from tests.upgrade_pairs import steady_linear
+
+    index = snapshot.write([bp.raises_in_tf, steady_linear], tmp_path)
+    assert "error" in index["pairs"]["raises_in_tf"] and index["pairs"]["steady_linear"]["file"]
+    drifts, problems = snapshot.replay(tmp_path, {"raises_in_tf": bp.raises_in_tf})
+    assert not drifts
+    assert problems["raises_in_tf"].startswith("not in the snapshot:")
+    assert problems["steady_linear"] == "not registered in this environment"
