@@ -4,7 +4,7 @@ Declare a :class:`LayerPair`; the harness draws cases with hypothesis, moves ide
 weights through the numpy bridge, and checks forward outputs and vector-Jacobian products.
 """
 
-from harness.bridge import (
+from harness.layouts import (
     CONV2D_OIHW_TO_HWIO,
     CONV_TRANSPOSE2D_IOHW_TO_HWOI,
     IDENTITY,

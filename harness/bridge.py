@@ -1,13 +1,17 @@
-"""The numpy weight-transfer bridge: named arrays, invertible layout transforms, a weight map.
+"""The numpy weight-transfer bridge: named arrays, a weight map, and its validation.
 
 Why pure numpy: the bridge is the one place where both frameworks' parameters meet, so it
-must be testable without either, and its round trips must be exact (a permutation moves
-bits, it never rounds). The canonical form is torch's ``state_dict`` (names and layouts);
-each map entry says which Keras variable holds the same numbers and how they are laid out.
+must be testable without either, and its round trips must be exact (the layout transforms of
+:mod:`harness.layouts` move bits, they never round). The canonical form is torch's
+``state_dict`` (names and layouts); each map entry says which Keras variable holds the same
+numbers and how they are laid out.
 
 A weight map that does not fit the real parameters is refused *before anything runs*, with
 one error that lists every problem: missing, extra, mis-shaped and trainable-vs-buffer
 mismatches, each with both names and both shapes.
+
+The bridge reads map entries by shape (an entry with a ``tf`` path is a link, one without
+is torch-only), so it needs nothing from the spec module that declares them.
 """
 
 from __future__ import annotations
@@ -15,89 +19,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from harness.spec import Link, TorchOnly
+from harness.layouts import Transform
 
-__all__ = [
-    "CONV2D_OIHW_TO_HWIO",
-    "CONV_TRANSPOSE2D_IOHW_TO_HWOI",
-    "IDENTITY",
-    "TRANSPOSE",
-    "Entry",
-    "Permute",
-    "Slot",
-    "Transform",
-    "WeightMapError",
-    "channels_last",
-    "from_tf",
-    "plan",
-    "to_tf",
-]
-
-
-@dataclass(frozen=True)
-class Transform:
-    """An invertible layout change. The identity is the base case."""
-
-    name: str = "identity"
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        return x
-
-    def inverse(self, x: np.ndarray) -> np.ndarray:
-        return x
-
-    def shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
-        return tuple(shape)
-
-
-@dataclass(frozen=True)
-class Permute(Transform):
-    """An axis permutation: ``forward`` is ``np.transpose(x, axes)``."""
-
-    axes: tuple[int, ...] = ()
-
-    def __post_init__(self) -> None:
-        if sorted(self.axes) != list(range(len(self.axes))):
-            raise ValueError(f"Permute axes must be a permutation of 0..n-1. Received: axes={self.axes}")
-
-    def forward(self, x: np.ndarray) -> np.ndarray:
-        self._check_rank(x.shape)
-        return np.ascontiguousarray(np.transpose(x, self.axes))
-
-    def inverse(self, x: np.ndarray) -> np.ndarray:
-        self._check_rank(x.shape)
-        return np.ascontiguousarray(np.transpose(x, np.argsort(self.axes)))
-
-    def shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
-        self._check_rank(shape)
-        return tuple(shape[a] for a in self.axes)
-
-    def _check_rank(self, shape: tuple[int, ...]) -> None:
-        if len(shape) != len(self.axes):
-            raise ValueError(
-                f"transform {self.name!r} permutes {len(self.axes)} axes but got an array of "
-                f"shape {tuple(shape)} (rank {len(shape)})"
-            )
-
-
-IDENTITY = Transform()
-TRANSPOSE = Permute("transpose", (1, 0))
-# torch Conv2d weight (out, in, kH, kW) -> Keras Conv2D kernel (kH, kW, in, out)
-CONV2D_OIHW_TO_HWIO = Permute("conv2d_oihw_to_hwio", (2, 3, 1, 0))
-# torch ConvTranspose2d weight (in, out, kH, kW) -> Keras Conv2DTranspose kernel (kH, kW, out, in)
-CONV_TRANSPOSE2D_IOHW_TO_HWOI = Permute("conv_transpose2d_iohw_to_hwoi", (2, 3, 1, 0))
-
-
-def channels_last(rank: int) -> Transform:
-    """(N, C, d1, ..., dk) -> (N, d1, ..., dk, C): torch's activation layout to Keras's."""
-    if rank < 3:
-        return IDENTITY
-    return Permute(f"channels_last_{rank}d", (0, *range(2, rank), 1))
+__all__ = ["Entry", "Slot", "WeightMapError", "from_tf", "plan", "to_tf"]
 
 
 @dataclass(frozen=True)
@@ -137,7 +65,7 @@ def _pattern(key: str) -> re.Pattern[str]:
     return re.compile("^" + re.escape(key).replace(r"\*", r"(\d+)") + "$")
 
 
-def _expand(weight_map: Mapping[str, Link | TorchOnly], name: str) -> tuple[str, Link | TorchOnly] | None:
+def _expand(weight_map: Mapping[str, Any], name: str) -> tuple[str, Any] | None:
     """The map key matching a torch name, with ``*`` indices substituted into the TF path."""
     if name in weight_map:
         return name, weight_map[name]
@@ -161,7 +89,7 @@ TFResolver = Callable[[str], "tuple[str, Entry] | None"]
 
 def plan(
     pair: str,
-    weight_map: Mapping[str, Link | TorchOnly],
+    weight_map: Mapping[str, Any],
     torch_entries: Mapping[str, Entry],
     tf_resolve: TFResolver,
     tf_entries: Mapping[str, Entry],

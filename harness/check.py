@@ -1,13 +1,21 @@
 """One check of one pair: evaluate cases, let hypothesis hunt and shrink, return a Record.
 
 Order of work, and why:
-1. the *minimal case* (smallest dims, ``normal`` values, seed 0) runs first: it validates the
-   weight map against the real layers before anything else runs, and a pair broken
-   everywhere fails on the smallest input there is;
+1. the *minimal case* (smallest non-empty dims, ``normal`` values, seed 0) runs first: it
+   validates the weight map against the real layers before anything else runs, and a pair
+   broken everywhere fails on the smallest input there is;
 2. the *edge cases* (the minimal dims in every value regime) run next, so a divergence that
    needs an exact zero or a threshold value is found deterministically, not by luck;
-3. hypothesis then generates and, on failure, shrinks to a minimal case.
-A float32 failure is replayed in float64 to tell a semantic divergence from a precision one.
+3. the *wide case* (every dim at least 2 where the strategies allow) and, where a dim can be
+   0, the *empty case*, so that no check passes on degenerate shapes alone (:mod:`harness.coverage`);
+4. hypothesis then generates and, on failure, shrinks to a minimal case. A divergence of the
+   wide or empty case is reported only if hypothesis finds no smaller one: those two cases
+   are not shrunk.
+
+A float32 example that diverges is replayed in float64 on the same (float32-rounded)
+numbers: if the frameworks agree there, the example is a precision effect, judged against
+the float64 result (:mod:`harness.oracle`), and the hunt goes on for a real divergence;
+otherwise it is a failure, and hypothesis shrinks it.
 """
 
 from __future__ import annotations
@@ -15,20 +23,21 @@ from __future__ import annotations
 import shlex
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, find, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 
-from harness import bridge
-from harness.cases import Case, case_strategy, draw_params, regimes_for
+from harness import bridge, coverage, oracle
+from harness.cases import Case, case_strategy, regimes_for
+from harness.checks import TORCH_ONLY_CHECKS, evaluate
 from harness.compare import Policy, TensorMetrics, policy_for
-from harness.evaluate import evaluate
+from harness.engine import BUILT, Evaluation, low_precision_ops, rounded_through
 from harness.results import Record
 from harness.sides import SideError
 from harness.spec import KnownDivergence, LayerPair, SpecError
 
-__all__ = ["Target", "minimal_case", "run_check"]
+__all__ = ["Target", "run_check"]
 
 
 @dataclass(frozen=True)
@@ -48,12 +57,20 @@ class Target:
 
 
 class Divergence(AssertionError):
-    """A case on which the two frameworks disagree beyond tolerance."""
+    """A case on which the two frameworks disagree beyond tolerance.
 
-    def __init__(self, case: Case, metrics: list[TensorMetrics], policy: Policy):
+    ``precise`` names failing tensors that the float64 replay showed to be precision effects
+    (beside a declared divergence that reproduced); ``judgement`` is the oracle's account of them.
+    """
+
+    def __init__(self, case: Case, evaluation: Evaluation, policy: Policy, precise: frozenset[str] = frozenset(),
+                 judgement: dict[str, Any] | None = None):
         self.case = case
-        self.metrics = metrics
-        text = "\n".join(m.describe(policy) for m in metrics if not m.ok)
+        self.evaluation = evaluation
+        self.metrics = evaluation.metrics
+        self.precise = precise
+        self.judgement = judgement
+        text = "\n".join(m.describe(policy) for m in self.metrics if not m.ok)
         super().__init__(f"frameworks diverge on case {case.dumps()}:\n{text}")
 
 
@@ -66,19 +83,12 @@ class CaseError(Exception):
         super().__init__(str(exc))
 
 
-def minimal_case(pair: LayerPair, mode: str = "eval") -> Case:
-    """The smallest params hypothesis can produce for the pair in a mode, normal values, seed 0."""
-    quiet = settings(database=None, max_examples=50, phases=[Phase.generate, Phase.shrink],
-                     suppress_health_check=list(HealthCheck))
-    return Case(find(draw_params(pair, mode), lambda _: True, settings=quiet), "normal", 0)
-
-
 # Checks and modes whose examples are expensive and whose question is about the layer's
 # configuration more than its values draw a share of the profile's examples (the edge-value
-# cases still all run): a save/load round trip (about 0.3 s: a .keras file and a SavedModel
-# export), a dropout sample of 20,000 draws, and a compiled example, where every new layer
-# configuration costs a trace, an XLA compilation and an inductor compilation (1 s for a dense
-# layer, ~10 s for a conv block's backward).
+# and wide cases still all run): a save/load round trip (about 0.3 s: a .keras file and a
+# SavedModel export), a dropout sample of 20,000 draws, and a compiled example, where every new
+# layer configuration costs a trace, an XLA compilation and an inductor compilation (1 s for a
+# dense layer, ~10 s for a conv block's backward).
 EXAMPLE_SHARE = {"serialization": 0.25, "statistics": 0.25, "graph": 0.1}
 
 
@@ -91,8 +101,6 @@ class _Counters:
     """What graph mode cost for one record: tf.function traces, dynamo graphs, layers built."""
 
     def __init__(self, target: Target):
-        from harness.evaluate import BUILT
-
         self.graph = target.mode == "graph"
         self.execution: dict[str, Any] = {}
         BUILT.reset()
@@ -107,7 +115,6 @@ class _Counters:
     def summary(self, examples: int) -> dict[str, Any] | None:
         if not self.graph:
             return None
-        from harness.evaluate import BUILT
         from harness.sides import tf_side, torch_side
 
         return {**self.execution, "tf_traces": tf_side.traces() - self.start[0],
@@ -118,7 +125,6 @@ class _Counters:
 def _skip_reason(target: Target) -> str | None:
     """Why this target cannot run here (a declared skip, a missing device or framework), if it cannot."""
     from harness import devices
-    from harness.evaluate import TORCH_ONLY_CHECKS
 
     if target.mode in target.pair.skip_modes:
         return f"{target.mode} mode not checked: {target.pair.skip_modes[target.mode]}"
@@ -161,6 +167,34 @@ def _hypothesis_settings(max_examples: int | None, target: Target) -> settings:
     )
 
 
+def _uncovered(known: KnownDivergence | None, case: Case, failing: list[str]) -> list[str]:
+    """The failing tensors a declaration does not cover (all of them outside its regimes)."""
+    if known is None or (known.regimes is not None and case.regime not in known.regimes):
+        return failing
+    return [n for n in failing if not known.covers(n)]
+
+
+def _float64(target: Target, case: Case) -> Evaluation:
+    """The float64 replay of a float32 case, on the float32 case's own numbers."""
+    with rounded_through("float32"):
+        return evaluate(target, case, dtype="float64")
+
+
+@dataclass
+class _Precision:
+    """The precision examples of a record: the worst one, its judgement, and how many."""
+
+    case: Case | None = None
+    metrics: list[TensorMetrics] = field(default_factory=list)
+    judgement: dict[str, Any] | None = None
+    count: int = 0
+
+    def note(self, case: Case, metrics: list[TensorMetrics], judgement: dict[str, Any]) -> None:
+        self.count += 1
+        if self.case is None or _summary(metrics)["headroom"] > _summary(self.metrics)["headroom"]:
+            self.case, self.metrics, self.judgement = case, metrics, judgement
+
+
 def run_check(target: Target, *, max_examples: int | None = None, case: Case | None = None,
               run_id: str = "") -> Record:
     """Run one check to a verdict. Never raises for a layer's fault: that is an error record."""
@@ -180,6 +214,9 @@ def run_check(target: Target, *, max_examples: int | None = None, case: Case | N
         record.message = skip
         return record
     counters = _Counters(target)
+    tried: list[tuple[Case, str | None]] = []
+    precision = _Precision()
+    judged = target.dtype == "float32" and target.check in _CROSS_NUMERIC
 
     def attempt(c: Case) -> None:
         nonlocal worst
@@ -188,30 +225,60 @@ def run_check(target: Target, *, max_examples: int | None = None, case: Case | N
         except (SideError, bridge.WeightMapError, SpecError) as exc:
             raise CaseError(c, exc) from exc
         metrics = evaluation.metrics
+        why = plan.degenerate(pair, c.params)
+        tried.append((c, why))
         summary = _summary(metrics)
-        record.per_example.append({"case": c.to_json(), "ok": all(m.ok for m in metrics), **summary})
+        entry = {"case": c.to_json(), "ok": evaluation.ok, "degenerate": why, **summary}
+        record.per_example.append(entry)
         counters.note(evaluation)
         if summary["headroom"] >= _summary(worst)["headroom"]:
             worst = metrics
             record.trajectory = evaluation.trajectory
-        if not all(m.ok for m in metrics):
-            record.trajectory = evaluation.trajectory
-            raise Divergence(c, metrics, policy)
+        if evaluation.ok:
+            return
+        record.trajectory = evaluation.trajectory
+        failing = [m.name for m in metrics if not m.ok]
+        uncovered = _uncovered(known, c, failing)
+        if uncovered and judged:
+            try:
+                replay = _float64(target, c)
+            except Exception:  # noqa: BLE001 - no float64 answer: the float32 divergence stands, unjudged
+                replay = Evaluation([])
+            agreed = {m.name for m in replay.compared if m.ok}
+            if set(uncovered) <= agreed:
+                judgement = oracle.judge(evaluation.arrays, replay.arrays, metrics, policy)
+                if len(uncovered) == len(failing):  # nothing declared failed: this example is a precision effect
+                    entry["precision"] = judgement["less_accurate"]
+                    precision.note(c, metrics, judgement)
+                    return
+                raise Divergence(c, evaluation, policy, frozenset(uncovered), judgement)
+        raise Divergence(c, evaluation, policy)
 
     @given(case_strategy(pair, target.mode, target.check))
     def hunt(c: Case) -> None:
         attempt(c)
 
     try:
+        plan = coverage.plan(pair, target.mode)
         if case is not None:
             attempt(case)
         else:
-            probe = minimal_case(pair, target.mode)
-            attempt(probe)
+            attempt(plan.minimal)
             for regime in regimes_for(pair, target.check)[1:]:  # none for checks that ignore values
-                attempt(Case(probe.params, regime, 0))
+                attempt(Case(plan.minimal.params, regime, 0))
+            unshrunk = None
+            for extra in (plan.wide, plan.empty):
+                if extra is not None and extra.params != plan.minimal.params:
+                    try:
+                        attempt(extra)
+                    except Divergence as div:  # hypothesis may still find (and shrink) a smaller one
+                        unshrunk = unshrunk or div
             _hypothesis_settings(max_examples, target)(hunt)()
+            if unshrunk is not None:
+                raise unshrunk
         record.metrics = {m.name: m.to_json() for m in worst}
+        if precision.case is not None:
+            _record_precision(record, target, precision)
     except Divergence as div:
         _record_divergence(record, target, div, policy, known)
     except CaseError as err:
@@ -219,18 +286,33 @@ def run_check(target: Target, *, max_examples: int | None = None, case: Case | N
     except Exception as exc:  # noqa: BLE001 - a harness-level surprise is still one error record
         _record_error(record, exc, None, target)
     record.execution = counters.summary(len(record.per_example))
-    if known and record.verdict == "pass" and not known.strict:
-        record.message = (f"the declared non-strict divergence did not show in {len(record.per_example)} examples "
-                          f"(it needs particular draws): {known.reason!r}")
-    elif known and record.verdict == "pass":
-        record.verdict = "fail"
-        record.message = (
-            f"declared known divergence did not reproduce in {len(record.per_example)} examples: "
-            f"{known.reason!r}. The divergence is gone: remove the declaration or find out what changed."
-        )
+    record.coverage = coverage.summary(tried) if tried else None
+    _conclude(record, known)
     record.examples = len(record.per_example)
     record.duration_s = round(time.perf_counter() - started, 4)
     return record
+
+
+def _conclude(record: Record, known: KnownDivergence | None) -> None:
+    """Coverage and declarations have the last word on a record that found nothing wrong."""
+    if record.verdict in ("pass", "precision") and record.coverage and not record.coverage["non_degenerate"]:
+        seen = f" (float32 precision effects were seen too: {record.message})" if record.verdict == "precision" else ""
+        record.verdict = "inconclusive"
+        record.message = (f"every one of the {record.coverage['examples']} examples was degenerate (an empty tensor, "
+                          "or a dim below 2 that the pair's strategies let reach 2): nothing here tells the two "
+                          f"sides apart{seen}")
+    if known is None or record.verdict not in ("pass", "precision", "inconclusive"):
+        return
+    if not known.strict:
+        record.message = "\n".join(x for x in (record.message, (
+            f"the declared non-strict divergence did not show in {len(record.per_example)} examples "
+            f"(it needs particular draws): {known.reason!r}")) if x)
+        return
+    record.verdict = "fail"
+    record.message = (
+        f"declared known divergence did not reproduce in {len(record.per_example)} examples: "
+        f"{known.reason!r}. The divergence is gone: remove the declaration or find out what changed."
+    )
 
 
 def _minimal(pair: LayerPair, case: Case) -> dict[str, Any]:
@@ -242,17 +324,34 @@ def _minimal(pair: LayerPair, case: Case) -> dict[str, Any]:
     return {**case.to_json(), "input_shapes": shapes}
 
 
+def _record_precision(record: Record, target: Target, precision: _Precision) -> None:
+    """float32 diverged and float64 agreed: name the framework whose float32 result is further off."""
+    assert precision.case is not None and precision.judgement is not None
+    record.verdict = "precision"
+    record.divergence_kind = "precision"
+    record.metrics = {m.name: m.to_json() for m in precision.metrics}
+    record.minimal_case = _minimal(target.pair, precision.case)
+    record.repro = _repro(target, precision.case)
+    record.oracle = precision.judgement
+    failing = ", ".join(m.name for m in precision.metrics if not m.ok)
+    record.message = (f"float32 differs beyond tolerance in {precision.count} of {len(record.per_example)} examples "
+                      f"({failing}), and the float64 replay of the same case agrees: {precision.judgement['summary']}")
+
+
 def _record_divergence(record: Record, target: Target, div: Divergence, policy: Policy,
                        known: KnownDivergence | None) -> None:
     failing = [m.name for m in div.metrics if not m.ok]
-    beyond = [name for name in failing if known is not None and not known.covers(name)]
+    beyond = [n for n in _uncovered(known, div.case, failing) if n not in div.precise]
     elsewhere = known is not None and known.regimes is not None and div.case.regime not in known.regimes
     record.verdict = "known-divergence" if known is not None and not beyond and not elsewhere else "fail"
     record.metrics = {m.name: m.to_json() for m in div.metrics}
     record.minimal_case = _minimal(target.pair, div.case)
     record.repro = _repro(target, div.case)
     record.message = str(div)
-    if beyond:
+    if div.judgement is not None:
+        record.oracle = div.judgement
+        record.message += f"\nbeyond the declared divergence, float32 precision only: {div.judgement['summary']}"
+    if beyond and known is not None and not elsewhere:
         record.message = (f"diverges beyond its declared divergence (which covers {list(known.tensors)}): "
                           f"{beyond}\n{record.message}")
     elif elsewhere:
@@ -260,18 +359,38 @@ def _record_divergence(record: Record, target: Target, div: Divergence, policy: 
                           f"{list(known.regimes)}\n{record.message}")
     if target.pair.stages and target.mode != "graph":
         _record_localisation(record, target, div.case)
-    if target.dtype == "float32" and target.check in _CROSS_NUMERIC:
-        try:
-            replay = evaluate(target, div.case, dtype="float64")
-            record.divergence_kind = "precision" if replay.ok else "semantic"
-            record.message += (
-                f"\nfloat64 replay of the minimal case: {'agrees' if replay.ok else 'diverges too (semantic)'}"
-                f" (worst error/allowed {_summary(replay.metrics)['headroom']:.3g})"
-            )
-        except Exception as exc:  # noqa: BLE001 - the replay is evidence, not the verdict
-            record.message += f"\nfloat64 replay failed: {type(exc).__name__}: {exc}"
-    elif target.dtype == "float64" and target.check in _CROSS_NUMERIC:
+    if target.check not in _CROSS_NUMERIC:
+        return
+    if target.dtype == "float32":
+        _explain_float32(record, target, div.case)
+    else:
         record.divergence_kind = "semantic"
+        _explain_float64(record, target, div)
+
+
+def _explain_float32(record: Record, target: Target, case: Case) -> None:
+    """A float32 failure's float64 replay (on the same numbers): diverges too, so it is semantic."""
+    try:
+        replay = _float64(target, case)
+    except Exception as exc:  # noqa: BLE001 - the replay is evidence, not the verdict
+        record.message += f"\nfloat64 replay failed: {type(exc).__name__}: {exc}"
+        return
+    record.divergence_kind = "precision" if replay.ok else "semantic"
+    record.message += (f"\nfloat64 replay of the minimal case: {'agrees' if replay.ok else 'diverges too (semantic)'}"
+                       f" (worst error/allowed {_summary(replay.metrics)['headroom']:.3g})")
+
+
+def _explain_float64(record: Record, target: Target, div: Divergence) -> None:
+    """A float64 divergence the size of float32 rounding: which side computes in float32, with the evidence."""
+    if not oracle.float32_sized(div.metrics, div.evaluation.arrays):
+        return
+    try:
+        found = oracle.name_float64_side(low_precision_ops(target, div.case))
+    except Exception as exc:  # noqa: BLE001 - the probe is evidence, not the verdict
+        found = {"side": None, "summary": f"the float32 probe failed: {type(exc).__name__}: {exc}"}
+    record.oracle = {"reference": "none: float64 is the highest precision both frameworks run", "float32_sized": True,
+                     **found}
+    record.message += f"\nthe divergence is the size of float32 rounding: {found['summary']}"
 
 
 def _record_localisation(record: Record, target: Target, case: Case) -> None:

@@ -4,8 +4,8 @@
 validates what pytest cannot validate helpfully (unknown pair names get close matches and
 exit 2), picks the result directory, and keeps ``reports/latest`` pointing at it.
 
-Exit codes: 0 every selected check passed or reproduced its declared divergence; 1 a check
-failed or errored; 2 usage error (unknown pair, bad option, nothing selected).
+Exit codes: 0 no record has a verdict of ``--fail-on`` (default: fail, error); 1 one does;
+2 usage error (unknown pair, bad option, nothing selected).
 """
 
 from __future__ import annotations
@@ -56,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--profile", choices=("ci", "dev", "thorough"), default="ci",
                      help="hypothesis profile: ci is derandomised, dev random, thorough 300 examples (default: ci)")
     run.add_argument("--case", default=None, help="replay exactly this case (JSON, as printed by a failure)")
+    run.add_argument("--fail-on", default="fail,error", metavar="VERDICTS",
+                     help="comma-separated verdicts that exit 1: fail, error, precision, inconclusive, "
+                          "known-divergence, skip (default: fail,error; fail,error,precision is the strict reading)")
     run.add_argument("--shard", default=None, metavar="I/N",
                      help="run slice I of N (deterministic; N jobs of a CI matrix together run the whole suite)")
     run.add_argument("-n", "--processes", type=int, default=None, metavar="N",
@@ -177,6 +180,12 @@ def _run(args: argparse.Namespace) -> int:
             Case.from_json(args.case)
         except ValueError as exc:
             return _usage(str(exc))
+    from harness.pytest_plugin import fail_on
+
+    try:
+        fail_on(args.fail_on)
+    except ValueError as exc:
+        return _usage(f"--fail-on: {exc}")
     if args.max_examples is not None and args.max_examples < 1:
         return _usage(f"--max-examples must be >= 1. Received: {args.max_examples}")
     if args.shard is not None:
@@ -195,7 +204,8 @@ def _run(args: argparse.Namespace) -> int:
         _point_latest(directory)
     pytest_args = [str(suite), "-p", "no:cacheprovider", f"--hypothesis-profile={args.profile}",
                    f"--conform-out={directory}", f"--conform-dtype={args.dtype}", f"--conform-checks={args.checks}",
-                   f"--conform-device={args.device}", f"--conform-modes={args.modes}", "-rfE"]
+                   f"--conform-device={args.device}", f"--conform-modes={args.modes}",
+                   f"--conform-fail-on={args.fail_on}", "-rfE"]
     pytest_args += ["--conform-tf32"] if args.tf32 else []
     pytest_args += [f"--conform-shard={args.shard}"] if args.shard else []
     pytest_args += ["-n", str(args.processes)] if args.processes else []

@@ -23,9 +23,17 @@ Differences below the dtype's smallest normal number (``floor``) never count: TF
 CPU kernels with flush-to-zero, so where torch keeps a subnormal (a saturated softmax's
 1e-40 gradient) TF has an exact 0. That is a property of the float format, not of a layer.
 
-The comparison is symmetric (neither framework is the truth) and NaNs/infs must agree in
-position and sign. Every comparison returns full metrics, pass or fail, so reports can show
-headroom (``headroom`` = worst ``|a-b| / allowed``; below 1 passes).
+Non-finite values (NaN, inf) agree only where both sides hold the same one at the same
+position *and* non-finite values were put in (``nonfinite_in``: an input, or a regime's
+special value, was NaN or inf). From finite inputs a non-finite output is a finding, not an
+agreement: two sides that both overflow to NaN have tested nothing, so every such position
+counts as a mismatch and the metric's note lists where each side went non-finite.
+
+Shapes are compared first: a shape mismatch is a failure that names both shapes.
+
+The comparison is symmetric (neither framework is the truth). Every comparison returns full
+metrics, pass or fail, so reports can show headroom (``headroom`` = worst ``|a-b| /
+allowed``; below 1 passes), and says which comparison it made (``exact`` or ``tolerance``).
 """
 
 from __future__ import annotations
@@ -83,6 +91,8 @@ class TensorMetrics:
     tf_value: float | None
     headroom: float
     note: str = ""
+    sides: tuple[str, str] = ("torch", "tf")
+    comparison: str = "tolerance"
 
     @property
     def mismatch_fraction(self) -> float:
@@ -101,7 +111,7 @@ class TensorMetrics:
         lines = [
             f"{self.name}: Mismatched elements: {self.mismatched} / {self.total} ({pct:.1f}%)",
             f"  Greatest absolute difference: {self.max_abs_error:.3g} at index {self.worst_index} "
-            f"(torch {self.torch_value!r} vs tf {self.tf_value!r})",
+            f"({self.sides[0]} {self.torch_value!r} vs {self.sides[1]} {self.tf_value!r})",
             f"  Greatest relative difference: {self.max_rel_error:.3g} "
             f"(rtol {policy.rtol:g}, atol {policy.atol:g} x scale; worst error/allowed = {self.headroom:.3g})",
         ]
@@ -116,19 +126,45 @@ def magnitude(*arrays: np.ndarray | None) -> float:
     return float(max(finite, default=0.0))
 
 
+def _positions(mask: np.ndarray, limit: int = 4) -> str:
+    where = [tuple(int(i) for i in p) for p in np.argwhere(mask)[:limit]]
+    more = f" and {int(mask.sum()) - limit} more" if mask.sum() > limit else ""
+    return f"{int(mask.sum())} at {where}{more}"
+
+
+def _nonfinite_note(a: np.ndarray, b: np.ndarray, sides: tuple[str, str]) -> str:
+    """Where each side went non-finite although nothing non-finite was put in."""
+    parts = [f"{side}: {_positions(~np.isfinite(x))}" for side, x in zip(sides, (a, b), strict=True)
+             if not np.isfinite(x).all()]
+    return "non-finite output from finite inputs (" + "; ".join(parts) + ")"
+
+
 def compare(name: str, torch_arr: np.ndarray, tf_arr: np.ndarray, policy: Policy, note: str = "",
-            group_scale: float = 0.0) -> TensorMetrics:
-    """Metrics of one tensor; ``group_scale`` is the largest magnitude of its comparison group."""
+            group_scale: float = 0.0, *, sides: tuple[str, str] = ("torch", "tf"),
+            nonfinite_in: bool = False) -> TensorMetrics:
+    """Metrics of one tensor; ``group_scale`` is the largest magnitude of its comparison group.
+
+    ``sides`` names the two arrays (``torch``/``tf``, or ``tf.function``/``tf eager``);
+    ``nonfinite_in`` says whether non-finite values were put in, the only case where NaN and
+    inf may agree (see the module docstring).
+    """
+    comparison = "exact" if policy.rtol == 0 and policy.atol == 0 else "tolerance"
     a = np.asarray(torch_arr, dtype=np.float64)
     b = np.asarray(tf_arr, dtype=np.float64)
     if a.shape != b.shape:
         return TensorMetrics(name, a.shape, False, float("inf"), float("inf"), max(a.size, b.size),
                              max(a.size, b.size), (), None, None, float("inf"),
-                             f"shape mismatch: torch {a.shape} vs tf {b.shape}")
+                             f"shape mismatch: {sides[0]} {a.shape} vs {sides[1]} {b.shape}", sides, comparison)
     if a.size == 0:
-        return TensorMetrics(name, a.shape, True, 0.0, 0.0, 0, 0, (), None, None, 0.0, note or "empty tensor")
-    same_special = (np.isnan(a) & np.isnan(b)) | (np.isinf(a) & (a == b))
+        return TensorMetrics(name, a.shape, True, 0.0, 0.0, 0, 0, (), None, None, 0.0, note or "empty tensor", sides,
+                             comparison)
     finite = np.isfinite(a) & np.isfinite(b)
+    if nonfinite_in:
+        same_special = (np.isnan(a) & np.isnan(b)) | (np.isinf(a) & (a == b))
+    else:
+        same_special = np.zeros(a.shape, dtype=bool)
+        if not finite.all():
+            note = "; ".join(n for n in (note, _nonfinite_note(a, b, sides)) if n)
     mag = np.where(finite, np.maximum(np.abs(a), np.abs(b)), 0.0)
     scale = max(float(mag.max()), group_scale, np.finfo(np.float64).tiny)
     allowed = max(policy.atol * scale, policy.floor) + policy.rtol * mag
@@ -152,4 +188,6 @@ def compare(name: str, torch_arr: np.ndarray, tf_arr: np.ndarray, policy: Policy
         tf_value=float(b[worst]),
         headroom=float(ratio.max()),
         note=note,
+        sides=sides,
+        comparison=comparison,
     )

@@ -17,7 +17,7 @@ from typing import Any
 from harness import devices, frameworks
 from harness.results import SCHEMA_VERSION
 
-__all__ = ["collect"]
+__all__ = ["collect", "cpu_vector_extensions"]
 
 _PACKAGES = ("torch", "tensorflow-cpu", "tensorflow", "keras", "numpy", "hypothesis", "pytest", "pytest-benchmark")
 
@@ -36,6 +36,29 @@ def _cpu_model() -> str:
             if line.startswith("model name"):
                 return line.split(":", 1)[1].strip()
     return platform.processor() or platform.machine()
+
+
+# The vector extensions that decide how float32 kernels round (FMA contracts a multiply-add into
+# one rounding, AVX-512 sums 16 lanes at a time where AVX2 sums 8): two runs on CPUs that differ
+# here may differ in float32 results without either framework having changed.
+_VECTOR_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16",
+                 "avx512_fp16", "amx_tile", "amx_bf16", "asimd", "sve")
+
+
+def cpu_vector_extensions() -> dict[str, Any]:
+    """The CPU's vector extensions that matter to float32 kernels, and the ones torch dispatches to."""
+    flags: set[str] = set()
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        for line in cpuinfo.read_text(errors="replace").splitlines():
+            if line.startswith(("flags", "Features")):
+                flags = set(line.split(":", 1)[1].split())
+                break
+    out: dict[str, Any] = {"flags": [f for f in _VECTOR_FLAGS if f in flags]}
+    if devices.unavailable("torch", "cpu") is None:
+        out["torch_cpu_capability"] = frameworks.torch().backends.cpu.get_cpu_capability()
+    out["ATEN_CPU_CAPABILITY"] = os.environ.get("ATEN_CPU_CAPABILITY")
+    return out
 
 
 def _settings() -> dict[str, Any]:
@@ -59,6 +82,7 @@ def collect(extra: dict[str, Any] | None = None) -> dict[str, Any]:
         "python": sys.version.split()[0],
         "platform": platform.platform(),
         "cpu": _cpu_model(),
+        "cpu_vector_extensions": cpu_vector_extensions(),
         "packages": {p: v for p in _PACKAGES if (v := _version(p)) is not None},
         "settings": _settings(),
         "cuda": {},

@@ -4,14 +4,20 @@ Why a separate command and not a diff of reports: CI needs one number. ``conform
 reads two sides (each one or more result directories: shards merge), refuses to compare
 what is not comparable, and lists every finding that crosses a threshold:
 
-- regressions (a check that passed or reproduced its declared divergence now fails or
-  errors) and fixes (the reverse, reported, never failing);
-- error growth: the worst error/allowed of a key grew by more than a factor;
+- regressions (a check that passed, reproduced its declared divergence or showed only a
+  float32 precision effect now fails or errors) and fixes (the reverse, reported, never
+  failing); a check that became ``inconclusive`` crosses too: it no longer vouches for anything;
+- error growth: the worst error/allowed of a key grew by more than a factor; for a
+  ``precision`` record on both sides, also the less accurate framework's float32 distance from
+  the float64 result; a precision effect that appears or changes side is listed;
 - golden drift: this environment's torch and TF replay the baseline's snapshot (identical
   inputs and weights) and each framework's results are compared with the baseline's own,
   so a framework that moved shows even where both moved together;
 - benchmark slowdowns: a median slower than the baseline's by more than a percentage;
 - pairs on one side only.
+
+Two runs on CPUs with different vector extensions (AVX2 against AVX-512) may round float32
+differently with the same frameworks: the gate says so, above its table.
 
 Exit codes: 0 nothing crosses, 1 something does (each pair named), 2 unusable input.
 """
@@ -28,11 +34,11 @@ from typing import Any
 from harness.results import BENCHMARKS_FILE, ENVIRONMENT_FILE, Record, ResultsError, read_records
 
 __all__ = [
-    "Finding", "GateError", "Side", "Thresholds", "Verdict", "gate", "load_side", "text", "thresholds_from",
-    "verdict_line",
+    "Finding", "GateError", "Side", "Thresholds", "Verdict", "cpu_difference", "gate", "load_side", "text",
+    "thresholds_from", "verdict_line",
 ]
 
-GOOD = ("pass", "known-divergence")
+GOOD = ("pass", "known-divergence", "precision", "inconclusive")
 BAD = ("fail", "error")
 # Settings that make two runs' numbers comparable; framework versions are what a gate compares.
 COMPARABLE = (("hypothesis_profile",), ("max_examples",), ("derandomize",), ("settings", "threads"),
@@ -149,6 +155,33 @@ def _key_text(key: tuple[str, ...]) -> str:
     return " ".join(key[1:])
 
 
+def _oracle_worst(record: Record) -> tuple[str | None, float]:
+    """A precision record's less accurate framework and its worst distance from float64, in tolerances."""
+    oracle = record.oracle or {}
+    side = oracle.get("less_accurate")
+    worst = [float(row[side]["tolerances"]) for row in (oracle.get("tensors") or {}).values()
+             if isinstance(row, dict) and isinstance(row.get(side), dict) and "tolerances" in row[side]]
+    return side, max(worst, default=0.0)
+
+
+def _precision(key: tuple[str, ...], b: Record, c: Record, t: Thresholds) -> list[Finding]:
+    """A float32 precision effect that appeared, changed side or grew."""
+    side, after = _oracle_worst(c)
+    if b.verdict != "precision":
+        return [Finding("precision", key[0], _key_text(key), b.verdict,
+                        f"precision: {side} float32 {after:.3g} tolerances from float64", False)]
+    before_side, before = _oracle_worst(b)
+    out = []
+    if before_side != side:
+        out.append(Finding("precision", key[0], _key_text(key), f"{before_side} less accurate",
+                           f"{side} less accurate", False))
+    growth = (after + HEADROOM_FLOOR) / (before + HEADROOM_FLOOR)
+    if growth > t.max_error_growth:
+        out.append(Finding("precision growth", key[0], _key_text(key), f"{before_side} {before:.3g} tolerances",
+                           f"{side} {after:.3g} tolerances from float64 ({growth:.3g}x)", True))
+    return out
+
+
 def _records(base: Side, cand: Side, t: Thresholds) -> list[Finding]:
     out = []
     for key in sorted(base.records.keys() & cand.records.keys()):
@@ -158,12 +191,33 @@ def _records(base: Side, cand: Side, t: Thresholds) -> list[Finding]:
                                True))
         elif b.verdict in BAD and c.verdict in GOOD:
             out.append(Finding("fix", key[0], _key_text(key), b.verdict, c.verdict, False))
+        elif c.verdict == "inconclusive" and b.verdict in GOOD and b.verdict != "inconclusive":
+            out.append(Finding("coverage lost", key[0], _key_text(key), b.verdict, f"inconclusive: {c.message[:160]}",
+                               True))
         elif b.verdict in GOOD and c.verdict in GOOD:
             growth = (_worst(c) + HEADROOM_FLOOR) / (_worst(b) + HEADROOM_FLOOR)
             if growth > t.max_error_growth:
                 out.append(Finding("error growth", key[0], _key_text(key), f"{_worst(b):.3g} of allowed",
                                    f"{_worst(c):.3g} of allowed ({growth:.3g}x)", True))
+            if c.verdict == "precision":
+                out += _precision(key, b, c, t)
     return out
+
+
+def cpu_difference(base: Side, cand: Side) -> str | None:
+    """A line saying the two runs' CPUs differ in the vector extensions float32 kernels use, if they do."""
+    def of(side: Side) -> tuple[Any, Any]:
+        ext = side.environment.get("cpu_vector_extensions") or {}
+        return tuple(ext.get("flags") or ()), ext.get("torch_cpu_capability")
+
+    if of(base) == of(cand) or not (base.environment.get("cpu_vector_extensions")
+                                    and cand.environment.get("cpu_vector_extensions")):
+        return None
+    (bf, bc), (cf, cc) = of(base), of(cand)
+    only_b, only_c = sorted(set(bf) - set(cf)), sorted(set(cf) - set(bf))
+    return (f"the two runs' CPUs differ in vector extensions (baseline only: {only_b or 'none'}, torch {bc}; "
+            f"candidate only: {only_c or 'none'}, torch {cc}): float32 results may round differently with the "
+            "same frameworks")
 
 
 def _one_side(base: Side, cand: Side) -> list[Finding]:
@@ -274,6 +328,9 @@ def text(verdict: Verdict) -> str:
              f"records compared: {len(verdict.base.records.keys() & verdict.cand.records.keys())}; "
              f"benchmarks compared: {len(verdict.base.benchmarks.keys() & verdict.cand.benchmarks.keys())}; "
              f"snapshot tensors replayed: {'yes' if verdict.drift else 'no snapshot'}"]
+    cpu = cpu_difference(verdict.base, verdict.cand)
+    if cpu:
+        lines.append(f"note: {cpu}")
     if verdict.findings:
         rows = [("", "kind", "pair", "what", "baseline", "candidate")]
         rows += [("!!" if f.crosses else "", f.kind, f.pair, f.what, f.baseline, f.candidate)

@@ -4,7 +4,9 @@ Why pytest: a conformance run is a test run -- selection (``-k``), parallelism (
 CI integration and progress come for free, and ``pytest conformance`` works without our CLI.
 The plugin turns the registry into parameters (pair x check x dtype x device x mode), runs
 each through :func:`harness.check.run_check`, writes every record as it is made, and maps
-verdicts onto pytest outcomes (known divergence = xfail, skip = skip, fail/error = failed).
+verdicts onto pytest outcomes: a verdict listed in ``--conform-fail-on`` (default ``fail,error``)
+fails the test; otherwise a known divergence is an xfail, a skip a skip, and ``pass``,
+``precision`` and ``inconclusive`` pass (the summary counts and lists the last two).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from hypothesis import settings
 from harness import registry
 from harness.cases import Case
 from harness.check import Target, run_check
-from harness.results import Record, ResultsWriter
+from harness.results import VERDICTS, Record, ResultsWriter
 from harness.spec import DTYPES, MODES
 
 settings.register_profile("ci", max_examples=20, derandomize=True, deadline=None)
@@ -33,6 +35,7 @@ settings.load_profile(os.environ.get("CONFORM_HYPOTHESIS_PROFILE", "ci"))
 _RECORDS = pytest.StashKey[list[Record]]()
 _WRITER = pytest.StashKey[ResultsWriter | None]()
 _RECORD_PROPERTY = "conform_record"
+DEFAULT_FAIL_ON = ("fail", "error")
 
 
 def _csv(value: str) -> list[str]:
@@ -63,10 +66,27 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="run only slice I of N of the selected checks (a deterministic round robin over their ids)")
     group.addoption("--conform-case", default=None,
                     help="replay exactly this case JSON instead of searching (default: search)")
+    group.addoption("--conform-fail-on", default=",".join(DEFAULT_FAIL_ON),
+                    help="comma-separated verdicts that fail the run (exit 1); e.g. fail,error,precision for the "
+                         f"strict reading (default: {','.join(DEFAULT_FAIL_ON)})")
+
+
+def fail_on(value: str) -> tuple[str, ...]:
+    """``"fail,error,precision"`` -> the verdicts; ValueError naming the unknown ones."""
+    verdicts = tuple(_csv(value))
+    bad = [v for v in verdicts if v not in VERDICTS or v == "pass"]
+    if bad or not verdicts:
+        choices = ", ".join(v for v in VERDICTS if v != "pass")
+        raise ValueError(f"unknown verdicts {bad or value!r}; choose among {choices}")
+    return verdicts
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "conformance: a cross-framework conformance check")
+    try:
+        fail_on(config.getoption("conform_fail_on"))
+    except ValueError as exc:
+        raise pytest.UsageError(f"--conform-fail-on: {exc}") from None
     config.stash[_RECORDS] = []
     if config.getoption("conform_device") != "cpu":
         from harness import devices
@@ -198,12 +218,12 @@ def conform_run(request: pytest.FixtureRequest) -> Callable[[Target], Record]:
             writer = config.stash[_WRITER]
             if writer is not None:
                 writer.write(record)
+        if record.verdict in fail_on(config.getoption("conform_fail_on")):
+            pytest.fail(_fail_text(record), pytrace=False)
         if record.verdict == "known-divergence":
             pytest.xfail(f"known divergence reproduced: {record.known_divergence}")
         if record.verdict == "skip":
             pytest.skip(record.message)
-        if record.verdict in ("fail", "error"):
-            pytest.fail(_fail_text(record), pytrace=False)
         return record
 
     return run
@@ -237,11 +257,22 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     tr.write_line(", ".join(f"{n} {v}" for v, n in sorted(counts.items())) +
                   f" | {examples} examples in {seconds:.1f}s ({examples / max(seconds, 1e-9):.1f}/s)")
     for r in records:
-        if r.verdict in ("fail", "error", "known-divergence"):
-            kind = f" [{r.divergence_kind}]" if r.divergence_kind else ""
-            tr.write_line(f"{r.verdict:>16} {r.pair} {r.check} {r.dtype}{kind}")
+        if r.verdict in ("fail", "error", "known-divergence", "precision", "inconclusive"):
+            kind = f" [{r.divergence_kind}]" if r.divergence_kind and r.verdict != "precision" else ""
+            tr.write_line(f"{r.verdict:>16} {r.pair} {r.check} {r.dtype} {r.mode}{kind}{_why(r)}")
+            if r.verdict == "precision" and r.oracle:
+                tr.write_line(f"{'':>17}{r.oracle.get('summary', '')}")
     if writer is not None:
         tr.write_line(f"results: {writer.path}")
+
+
+def _why(record: Record) -> str:
+    """The one thing to know about a precision or inconclusive record, on its summary line."""
+    if record.verdict == "precision" and record.oracle:
+        return f": {record.oracle.get('less_accurate')} less accurate"
+    if record.verdict == "inconclusive" and record.coverage:
+        return f": all {record.coverage['examples']} examples degenerate"
+    return ""
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -19,6 +19,7 @@ __all__ = [
     "BENCHMARKS_FILE",
     "RESULTS_FILE",
     "SCHEMA_VERSION",
+    "MEANINGS",
     "VERDICTS",
     "Record",
     "ResultsError",
@@ -26,14 +27,26 @@ __all__ = [
     "read_records",
 ]
 
-SCHEMA_VERSION = 2
-# Version 2 added the optional ``execution`` and ``trajectory`` fields; a version 1 record is
-# a version 2 record without them, so it is read as one.
-READABLE_VERSIONS = (1, SCHEMA_VERSION)
+SCHEMA_VERSION = 3
+# Version 2 added the optional ``execution`` and ``trajectory`` fields; version 3 the verdicts
+# ``precision`` and ``inconclusive`` and the optional ``coverage`` and ``oracle`` fields. An
+# older record is a newer one without them, so it is read as one (its verdicts are a subset).
+READABLE_VERSIONS = (1, 2, SCHEMA_VERSION)
 RESULTS_FILE = "results.jsonl"
 ENVIRONMENT_FILE = "environment.json"
 BENCHMARKS_FILE = "benchmarks.json"  # pytest-benchmark's --benchmark-json, written by `conform bench`
-VERDICTS = ("pass", "fail", "known-divergence", "error", "skip")
+VERDICTS = ("pass", "fail", "precision", "inconclusive", "known-divergence", "error", "skip")
+# What each verdict means, for people (the report, the README and ``--fail-on`` help).
+MEANINGS = {
+    "pass": "at least one non-degenerate case ran, and everything agreed within tolerance",
+    "fail": "a real difference: float64 disagrees too, or outputs differ in count, shape or finiteness",
+    "precision": "float32 disagrees, the float64 replay of the same case agrees; the record names the framework "
+                 "whose float32 result is further from it",
+    "inconclusive": "every example the check could draw was degenerate (empty tensors, axes of size 1)",
+    "known-divergence": "a declared difference reproduced",
+    "error": "a side raised",
+    "skip": "not checkable here, with the reason",
+}
 
 
 class ResultsError(ValueError):
@@ -48,7 +61,10 @@ class Record:
     of the example closest to the tolerance; ``per_example`` keeps every example's headroom.
     ``execution`` says how compiled (``graph``) modes ran: which compiler on each side, and
     how many traces and compilations the record cost. ``trajectory`` is the ``train_step``
-    check's weight divergence after each SGD step (step 0: the loaded weights).
+    check's weight divergence after each SGD step (step 0: the loaded weights). ``coverage``
+    says what the examples covered (:func:`harness.coverage.summary`); ``oracle`` is the
+    float64 judgement of a float32 divergence, or the float32 evidence of a float64 one
+    (:mod:`harness.oracle`).
     """
 
     pair: str
@@ -69,6 +85,8 @@ class Record:
     localisation: dict[str, Any] | None = None
     execution: dict[str, Any] | None = None
     trajectory: list[dict[str, Any]] | None = None
+    coverage: dict[str, Any] | None = None
+    oracle: dict[str, Any] | None = None
     per_example: list[dict[str, Any]] = field(default_factory=list)
     error: dict[str, Any] | None = None
     duration_s: float = 0.0

@@ -58,7 +58,7 @@ class Drift:
 
 def _cases(pair: LayerPair) -> list[Case]:
     """The pair's snapshot cases: its minimal case and its small bench size, seeded."""
-    from harness.check import minimal_case
+    from harness.coverage import minimal_case
 
     cases = [Case(minimal_case(pair).params, "normal", SEED)]
     if pair.bench is not None:
@@ -74,10 +74,10 @@ def _target(pair: LayerPair, dtype: str) -> Any:
 
 def _results(pair: LayerPair, tw: Any, th: Any, tf: Any, grad: bool) -> dict[str, dict[str, np.ndarray]]:
     """Each framework's outputs and gradients, TF's in torch's layout and canonical names."""
-    from harness.evaluate import layout_of, tf_gradients
+    from harness.engine import tf_gradients, tf_outputs
 
     out = {"torch": {f"output/{i}": o for i, o in enumerate(th.outputs)},
-           "tf": {f"output/{i}": layout_of(pair.output_layout, o.ndim).inverse(o) for i, o in enumerate(tf.outputs)}}
+           "tf": {f"output/{i}": o for i, o in enumerate(tf_outputs(pair, tf))}}
     if not grad:
         return out
     tf_inputs, tf_params = tf_gradients(pair, tw.slots, tf)
@@ -89,7 +89,7 @@ def _results(pair: LayerPair, tw: Any, th: Any, tf: Any, grad: bool) -> dict[str
 
 def _run(pair: LayerPair, case: Case, dtype: str, saved: dict[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """One case through both frameworks: drawn from the seed, or (``saved``) replayed exactly."""
-    from harness.evaluate import prepare, run_both
+    from harness.engine import prepare, run_both
 
     grad = "gradient" in pair.checks
     target = _target(pair, dtype)

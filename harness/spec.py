@@ -18,7 +18,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from harness.bridge import IDENTITY, Transform
+from harness.layouts import IDENTITY, LAYOUTS, Transform
 
 __all__ = [
     "BENCH_SIZES",
@@ -53,7 +53,6 @@ DEFAULT_MODES = ("eval", "graph")
 _FIXED_MODE = {"parameters": "eval", "serialization": "eval", "statistics": "train", "train_step": "train"}
 STATE_CALLS = 3
 BENCH_SIZES = ("small", "large")
-LAYOUTS = ("feature_last", "channels_first")
 INITS = ("normal", "positive", "keep")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -176,8 +175,9 @@ class KnownDivergence:
 
     It must reproduce: a declared divergence that no longer diverges is a failure, so a
     fixed bug or a changed framework cannot hide behind an old declaration. ``strict=False``
-    is for a precision divergence that only some draws provoke (its reason must say which):
-    not seeing it is then a pass that says so. ``regimes`` limits it to cases drawn in those
+    is for a real difference that only some draws provoke (its reason must say which): not
+    seeing it is then a pass that says so. A float32 precision effect is not declared: the
+    float64 oracle reports it as a ``precision`` record that names the less accurate side. ``regimes`` limits it to cases drawn in those
     value regimes (``("large",)``); a divergence in any other regime still fails.
     """
 

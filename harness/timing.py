@@ -23,7 +23,8 @@ import numpy as np
 
 from harness import devices
 from harness.cases import Case
-from harness.evaluate import draw_inputs, layout_of
+from harness.engine import draw_inputs
+from harness.layouts import layout_of
 from harness.spec import BENCH_SIZES, LayerPair
 
 __all__ = ["DEVICES", "EXECUTIONS", "PASSES", "WARMUP_CALLS", "Workload", "workloads"]

@@ -8,19 +8,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from harness import bridge
+from harness import bridge, layouts
 from harness.bridge import Entry, WeightMapError
 from harness.spec import Link
 
-NAMED = [bridge.IDENTITY, bridge.TRANSPOSE, bridge.CONV2D_OIHW_TO_HWIO, bridge.CONV_TRANSPOSE2D_IOHW_TO_HWOI,
-         bridge.channels_last(3), bridge.channels_last(4), bridge.channels_last(5)]
+NAMED = [layouts.IDENTITY, layouts.TRANSPOSE, layouts.CONV2D_OIHW_TO_HWIO, layouts.CONV_TRANSPOSE2D_IOHW_TO_HWOI,
+         layouts.channels_last(3), layouts.channels_last(4), layouts.channels_last(5)]
 
 
 @st.composite
 def transform_and_array(draw):
     transform = draw(st.sampled_from(NAMED) | st.permutations(range(draw(st.integers(1, 5)))).map(
-        lambda axes: bridge.Permute("random", tuple(axes))))
-    rank = len(transform.axes) if isinstance(transform, bridge.Permute) else draw(st.integers(0, 4))
+        lambda axes: layouts.Permute("random", tuple(axes))))
+    rank = len(transform.axes) if isinstance(transform, layouts.Permute) else draw(st.integers(0, 4))
     shape = draw(hnp.array_shapes(min_dims=rank, max_dims=rank, min_side=1, max_side=4)) if rank else ()
     values = draw(hnp.arrays(np.float64, shape, elements=st.floats(allow_nan=True, allow_infinity=True)))
     return transform, values
@@ -37,20 +37,20 @@ def test_round_trips_are_bit_exact(case):
 
 def test_named_layouts_move_the_axes_they_claim():
     oihw = np.zeros((8, 3, 5, 7))
-    assert bridge.CONV2D_OIHW_TO_HWIO.forward(oihw).shape == (5, 7, 3, 8)
+    assert layouts.CONV2D_OIHW_TO_HWIO.forward(oihw).shape == (5, 7, 3, 8)
     iohw = np.zeros((3, 8, 2, 2))
-    assert bridge.CONV_TRANSPOSE2D_IOHW_TO_HWOI.forward(iohw).shape == (2, 2, 8, 3)
+    assert layouts.CONV_TRANSPOSE2D_IOHW_TO_HWOI.forward(iohw).shape == (2, 2, 8, 3)
     nchw = np.arange(2 * 3 * 4 * 5).reshape(2, 3, 4, 5)
-    nhwc = bridge.channels_last(4).forward(nchw)
+    nhwc = layouts.channels_last(4).forward(nchw)
     assert nhwc.shape == (2, 4, 5, 3) and nhwc[1, 2, 3, 0] == nchw[1, 0, 2, 3]
-    assert bridge.channels_last(2) is bridge.IDENTITY
+    assert layouts.channels_last(2) is layouts.IDENTITY
 
 
 def test_permute_refuses_wrong_rank_and_non_permutations():
     with pytest.raises(ValueError, match="permutes 2 axes but got an array of shape"):
-        bridge.TRANSPOSE.forward(np.zeros(3))
+        layouts.TRANSPOSE.forward(np.zeros(3))
     with pytest.raises(ValueError, match="must be a permutation"):
-        bridge.Permute("bad", (0, 0))
+        layouts.Permute("bad", (0, 0))
 
 
 class FakeTF:
@@ -78,7 +78,7 @@ def test_plan_maps_every_entry_and_wildcards_expand_indices():
                      "stat": Entry((2,), False)}
     tf_vars = {"dense.0.kernel": Entry((3, 4), True), "dense.1.kernel": Entry((4, 2), True),
                "stat": Entry((2,), False)}
-    slots = plan({"layers.*.weight": Link("dense.*.kernel", bridge.TRANSPOSE), "stat": "stat"}, torch_entries, tf_vars)
+    slots = plan({"layers.*.weight": Link("dense.*.kernel", layouts.TRANSPOSE), "stat": "stat"}, torch_entries, tf_vars)
     assert [(s.canonical, s.tf_path, s.trainable) for s in slots] == [
         ("layers.0.weight", "dense.0.kernel", True), ("layers.1.weight", "dense.1.kernel", True),
         ("stat", "stat", False)]
@@ -95,7 +95,7 @@ def test_a_misfit_map_names_every_missing_extra_misshaped_and_trainability_probl
                      "rm": Entry((4,), False), "gone": Entry((2,), True)}
     tf_vars = {"kernel": Entry((4, 3), True), "bias": Entry((5,), True), "rm": Entry((4,), True),
                "orphan": Entry((7,), True)}
-    weight_map = {"w": Link("kernel", bridge.TRANSPOSE), "b": "bias", "rm": "rm", "gone": "nowhere",
+    weight_map = {"w": Link("kernel", layouts.TRANSPOSE), "b": "bias", "rm": "rm", "gone": "nowhere",
                   "stale": "kernel"}
     with pytest.raises(WeightMapError) as info:
         plan(weight_map, torch_entries, tf_vars)

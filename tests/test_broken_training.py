@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harness.check import Target, run_check
-from harness.statistics import ALPHA, SAMPLES, bound
+from harness.checks.statistics import ALPHA, SAMPLES, bound
 from tests import broken_pairs as bp
 from tests import broken_training as bt
 

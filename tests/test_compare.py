@@ -49,11 +49,29 @@ def test_worst_index_values_and_message_shape():
     assert "Greatest absolute difference: 0.5 at index (1, 2)" in text
 
 
-def test_nans_and_infs_must_agree_in_place_and_sign():
+def test_nans_and_infs_put_in_must_agree_in_place_and_sign():
     nan_inf = np.array([np.nan, np.inf, 1.0])
-    assert compare("t", nan_inf, nan_inf.copy(), F32).ok
-    assert not compare("t", nan_inf, np.array([0.0, np.inf, 1.0]), F32).ok
-    assert not compare("t", nan_inf, np.array([np.nan, -np.inf, 1.0]), F32).ok
+    assert compare("t", nan_inf, nan_inf.copy(), F32, nonfinite_in=True).ok
+    assert not compare("t", nan_inf, np.array([0.0, np.inf, 1.0]), F32, nonfinite_in=True).ok
+    assert not compare("t", nan_inf, np.array([np.nan, -np.inf, 1.0]), F32, nonfinite_in=True).ok
+
+
+def test_nans_from_finite_inputs_never_agree_and_the_note_says_where():
+    both = np.array([[np.nan, 1.0], [2.0, np.inf]])
+    m = compare("output", both, both.copy(), F32)
+    assert not m.ok and m.mismatched == 2
+    assert m.note == ("non-finite output from finite inputs (torch: 2 at [(0, 0), (1, 1)]; "
+                      "tf: 2 at [(0, 0), (1, 1)])")
+    one_side = compare("output", np.array([np.nan, 1.0]), np.array([0.5, 1.0]), F32)
+    assert not one_side.ok and one_side.note == "non-finite output from finite inputs (torch: 1 at [(0,)])"
+
+
+def test_every_metric_says_which_comparison_it_made():
+    exact = Policy(0.0, 0.0, "exact")
+    assert compare("t", np.ones(2), np.ones(2), exact).comparison == "exact"
+    assert compare("t", np.ones(2), np.ones(2), F32).comparison == "tolerance"
+    labelled = compare("t", np.zeros(1), np.ones(1), F32, sides=("tf.function", "tf eager"))
+    assert "(tf.function 0.0 vs tf eager 1.0)" in labelled.describe(F32)
 
 
 def test_shape_mismatch_is_a_failure_that_says_both_shapes():

@@ -17,7 +17,7 @@ import pytest
 from harness import devices
 from harness.cases import Case
 from harness.check import Target, run_check
-from harness.evaluate import evaluate
+from harness.checks import evaluate
 from tests import broken_pairs as bp
 
 _BUILT = itertools.count()

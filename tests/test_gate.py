@@ -220,3 +220,63 @@ def test_a_pair_that_raises_is_recorded_in_the_snapshot_and_reported_by_the_repl
     assert not drifts
     assert problems["raises_in_tf"].startswith("not in the snapshot:")
     assert problems["steady_linear"] == "not registered in this environment"
+
+
+# --- verdicts of schema 3: precision, inconclusive, and the CPU's vector extensions (in process) ---------------
+
+
+def _side(records, flags=("avx2", "fma"), capability="AVX2"):
+    from harness.gate import Side
+    from harness.results import Record
+
+    made = {}
+    for pair, verdict, extra in records:
+        r = Record(pair=pair, check="gradient", dtype="float32", device="cpu", mode="eval", verdict=verdict, **extra)
+        made[r.key] = r
+    env = {"cpu_vector_extensions": {"flags": list(flags), "torch_cpu_capability": capability}}
+    return Side([Path(f"/runs/{capability}")], made, env)
+
+
+def _oracle(side: str, tolerances: float) -> dict:
+    return {"oracle": {"less_accurate": side, "tensors": {"grad weight": {
+        "sides": ["torch", "tf"], "less_accurate": side, side: {"tolerances": tolerances}}}},
+        "metrics": {"grad weight": {"headroom": 1.5}}}
+
+
+def _findings(base, cand):
+    from harness.gate import Thresholds, gate
+
+    return {(f.kind, f.pair): f for f in gate(base, cand, Thresholds()).findings}
+
+
+def test_precision_to_fail_is_a_regression_and_pass_to_inconclusive_loses_coverage():
+    base = _side([("a", "precision", _oracle("torch", 1.2)), ("b", "pass", {}), ("c", "pass", {})])
+    cand = _side([("a", "fail", {"message": "float64 diverges too"}), ("b", "inconclusive", {"message": "all empty"}),
+                  ("c", "pass", {})])
+    found = _findings(base, cand)
+    assert found[("regression", "a")].crosses and found[("regression", "a")].baseline == "precision"
+    assert found[("coverage lost", "b")].crosses
+    assert not [k for k in found if k[1] == "c"]
+
+
+def test_a_precision_effect_is_listed_when_it_appears_and_crosses_when_it_grows():
+    appears = _findings(_side([("a", "pass", {"metrics": {"w": {"headroom": 0.9}}})]),
+                        _side([("a", "precision", _oracle("tf", 1.1))]))
+    assert not appears[("precision", "a")].crosses and "tf float32" in appears[("precision", "a")].candidate
+    grows = _findings(_side([("a", "precision", _oracle("torch", 1.2))]),
+                      _side([("a", "precision", _oracle("tf", 30.0))]))
+    assert grows[("precision growth", "a")].crosses
+    assert "torch less accurate" in grows[("precision", "a")].baseline  # the side changed, listed
+    steady = _findings(_side([("a", "precision", _oracle("torch", 1.2))]),
+                       _side([("a", "precision", _oracle("torch", 1.3))]))
+    assert not steady
+
+
+def test_the_gate_says_when_the_two_cpus_differ_in_vector_extensions():
+    from harness.gate import Thresholds, gate, text
+
+    base = _side([("a", "pass", {})])
+    cand = _side([("a", "pass", {})], flags=("avx2", "fma", "avx512f"), capability="AVX512")
+    report = text(gate(base, cand, Thresholds()))
+    assert "CPUs differ in vector extensions" in report and "candidate only: ['avx512f'], torch AVX512" in report
+    assert "vector extensions" not in text(gate(base, _side([("a", "pass", {})]), Thresholds()))

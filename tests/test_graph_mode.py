@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from harness.cases import Case
 from harness.check import Target
-from harness.evaluate import BUILT, evaluate
+from harness.checks import evaluate
+from harness.engine import BUILT
 from tests import broken_pairs as bp
 
 

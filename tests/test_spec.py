@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 from hypothesis import strategies as st
 
-from harness.check import minimal_case
+from harness.coverage import minimal_case
 from harness.spec import Dropout, KnownDivergence, SpecError, TrainStep
 from tests import broken_pairs as bp
 

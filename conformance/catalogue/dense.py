@@ -22,7 +22,7 @@ from conformance.catalogue import (
     twins,
 )
 from harness import frameworks
-from harness.bridge import TRANSPOSE
+from harness.layouts import TRANSPOSE
 from harness.spec import Bench, Builtin, KnownDivergence, LayerPair, Link, Origin, Params, Tensor
 
 __all__ = ["PAIRS"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from conformance.catalogue import ELEMENTWISE_LARGE, ELEMENTWISE_SMALL, SEED_003, dense_flops, twins
-from harness.bridge import TRANSPOSE
+from harness.layouts import TRANSPOSE
 from harness.spec import Bench, Dropout, LayerPair, Link, Origin, Params, Stage, Tensor
 
 __all__ = ["PAIRS"]

@@ -6,12 +6,13 @@ forward and a vector-Jacobian product. Everything past this package is numpy onl
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-__all__ = ["Outcome", "SideError", "StageCall", "first_leaf", "stage_layers", "walk"]
+__all__ = ["Outcome", "Reloaded", "SideError", "StageCall", "first_leaf", "stage_layers", "walk"]
 
 
 @dataclass
@@ -36,6 +37,24 @@ class StageCall:
     name: str
     output: np.ndarray
     input_grad: np.ndarray | None = None
+
+
+@dataclass
+class Reloaded:
+    """One save/load round trip of a layer, as the serialization check compares it.
+
+    ``run`` gives the reloaded layer's outputs (numpy in, numpy out, the framework's own
+    layout). ``weights`` and ``original_weights`` are every saved variable by name, both
+    sides of the trip; ``config`` is (original, reloaded) where the format has one.
+    ``rewritten`` says the framework recompiles or rewrites the computation on load (a
+    SavedModel's graph), so its outputs are compared within the dtype's tolerance, not bit for bit.
+    """
+
+    run: Callable[[Sequence[np.ndarray]], list[np.ndarray]]
+    weights: dict[str, np.ndarray]
+    original_weights: dict[str, np.ndarray]
+    config: tuple[Any, Any] | None = None
+    rewritten: bool = False
 
 
 class SideError(RuntimeError):

@@ -21,10 +21,11 @@ import numpy as np
 
 from harness.bridge import Entry
 from harness.frameworks import keras, tf
-from harness.sides import Outcome, StageCall, first_leaf, stage_layers, walk
+from harness.sides import Outcome, Reloaded, StageCall, first_leaf, stage_layers, walk
 
 __all__ = [
-    "build", "compiler", "entries", "load", "observe", "reloaded", "resolve", "run", "sgd", "state", "step", "traces",
+    "build", "compiler", "entries", "load", "low_precision_ops", "observe", "reloaded", "resolve", "run", "sgd",
+    "state", "step", "traces",
 ]
 
 _XLA = "tf.function(jit_compile=True)"
@@ -175,16 +176,18 @@ def _vjp(obj: Any, xs: Sequence[Any], call_kwargs: Mapping[str, Any], cotangents
     """Outputs, the VJP (with cotangents) and the stage log: the body eager and compiled runs share.
 
     The VJP covers the inputs, the trainable variables and each recorded stage's input; it is
-    empty without cotangents or when their count differs from the outputs' (the comparison
-    reports that). Compiled, ``stages`` stays empty: a traced call records symbolic tensors.
+    empty without cotangents or when their shapes differ from the outputs' (the comparison
+    reports that; ``tape.gradient`` would broadcast some of them silently). Compiled,
+    ``stages`` stays empty: a traced call records symbolic tensors.
     """
     t = tf()
     with _capture(obj, stages) as log, t.GradientTape() as tape:  # watches every variable read
         for x in xs:
             tape.watch(x)
         outs = _flatten(_call(obj, xs, call_kwargs, mode))
-    if cotangents is None or len(cotangents) != len(outs):
-        return outs, [], log
+    if cotangents is None or len(cotangents) != len(outs) or not all(
+            t.TensorShape(c.shape).is_compatible_with(o.shape) for c, o in zip(cotangents, outs, strict=True)):
+        return outs, [], log  # no VJP against cotangents of another structure: the check reports the shapes
     grads = tape.gradient(
         outs,
         [*xs, *trainable, *(x for _, x, _ in log)],
@@ -289,15 +292,33 @@ def _functional(obj: Any, inputs: Sequence[np.ndarray], call_kwargs: Mapping[str
     return k.Model(symbolic, obj(*symbolic, **call_kwargs))
 
 
+def _by_path(variables: Sequence[Any]) -> dict[str, np.ndarray]:
+    """Variables by path; a SavedModel's restored ones are named ``path:0``."""
+    return {getattr(v, "path", None) or v.name.rsplit(":", 1)[0]: np.asarray(v.numpy()) for v in variables}
+
+
+def _aligned(reloaded: Sequence[Any], original: Sequence[Any]) -> dict[str, np.ndarray]:
+    """A rebuilt layer's variables under the original's paths, matched in order.
+
+    A rebuilt nested layer gets new auto-generated names (``dense_52`` becomes ``dense_53``),
+    so paths cannot match; Keras creates a class's variables in the same order every time.
+    Counts that differ are left to show as lost and new variables.
+    """
+    if len(reloaded) != len(original):
+        return _by_path(reloaded)
+    return {path: np.asarray(v.numpy()) for path, v in zip(_by_path(original), reloaded, strict=True)}
+
+
 def reloaded(obj: Any, inputs: Sequence[np.ndarray], call_kwargs: Mapping[str, Any],
-             directory: str) -> dict[str, Callable[[], Any] | str]:
-    """Serialisation round trips of the layer, each a thunk giving a ``run(inputs)`` of the reloaded one.
+             directory: str) -> dict[str, Callable[[], Reloaded] | str]:
+    """Serialisation round trips of the layer, each a thunk giving the :class:`Reloaded` layer.
 
     * ``get_config``/``from_config`` into a fresh layer, weights copied with ``set_weights``;
     * a ``.keras`` file of the layer in a functional model, loaded with ``load_model`` and no
       ``custom_objects`` (the classes must be registered, as a user's loader needs them);
-    * ``tf.saved_model`` written by ``Model.export`` and loaded with ``tf.saved_model.load``;
-      its thunk also gives the reference to compare with (the original, traced as a graph).
+    * ``tf.saved_model`` written by ``Model.export`` and loaded with ``tf.saved_model.load``:
+      a graph that TensorFlow rewrites on load (Grappler folds ``x / sqrt(v)`` into
+      ``x * rsqrt(v)``, reorders adds), so its outputs are ``rewritten``.
     A value is a string where the round trip does not apply, saying why.
     """
     labels = ("keras get_config/from_config", "keras .keras save/load", "tf.saved_model export/load")
@@ -305,11 +326,13 @@ def reloaded(obj: Any, inputs: Sequence[np.ndarray], call_kwargs: Mapping[str, A
         return dict.fromkeys(labels, "not applicable: a plain function has no config or weights")
     k, t = keras(), tf()
 
-    def config() -> Callable[[Sequence[Any]], Any]:
+    def config() -> Reloaded:
         fresh = type(obj).from_config(obj.get_config())
         _call(fresh, [t.constant(x) for x in inputs], call_kwargs, "eval")
         fresh.set_weights(obj.get_weights())
-        return _numpy_runner(lambda xs: _call(fresh, xs, call_kwargs, "eval"))
+        return Reloaded(_numpy_runner(lambda xs: _call(fresh, xs, call_kwargs, "eval")),
+                        _aligned(fresh.weights, obj.weights), _by_path(obj.weights),
+                        (obj.get_config(), fresh.get_config()))
 
     try:
         model = _functional(obj, inputs, call_kwargs)
@@ -317,20 +340,20 @@ def reloaded(obj: Any, inputs: Sequence[np.ndarray], call_kwargs: Mapping[str, A
         reason = f"not applicable: the layer cannot be called on symbolic keras.Input ({type(exc).__name__}: {exc})"
         return {labels[0]: config, labels[1]: reason, labels[2]: reason}
 
-    def keras_file() -> Callable[[Sequence[Any]], Any]:
+    def keras_file() -> Reloaded:
         path = f"{directory}/layer.keras"
         model.save(path)
         loaded = k.saving.load_model(path)
-        return _numpy_runner(lambda xs: loaded(xs, training=False))
+        return Reloaded(_numpy_runner(lambda xs: loaded(xs, training=False)), _aligned(loaded.weights, model.weights),
+                        _by_path(model.weights), (obj.get_config(), loaded.get_layer(obj.name).get_config()))
 
-    def saved_model() -> tuple[Callable[[Sequence[np.ndarray]], list[np.ndarray]], ...]:
+    def saved_model() -> Reloaded:
         path = f"{directory}/saved_model"
         model.export(path, format="tf_saved_model", verbose=False)
         restored = t.saved_model.load(path)
-        # A SavedModel runs as a graph, which Grappler rewrites (fused matmuls): its reference is the
-        # original traced the same way, not the original eager. The lambda holds ``restored`` alive.
-        original = t.function(lambda xs: model(xs, training=False))
-        return _numpy_runner(lambda xs: restored.serve(xs)), _numpy_runner(original)
+        # every tracked variable, a dropout's seed state included: the export saves all of them
+        return Reloaded(_numpy_runner(lambda xs: restored.serve(xs)), _by_path(restored.variables),
+                        _by_path(model.variables), rewritten=True)
 
     return {labels[0]: config, labels[1]: keras_file, labels[2]: saved_model}
 
@@ -357,3 +380,36 @@ def sgd(obj: Any, inputs: Sequence[np.ndarray], call_kwargs: Mapping[str, Any], 
         losses.append(float(value))
         weights.append({_key(v): np.asarray(v.numpy()) for v in trainable})
     return weights, losses
+
+
+def low_precision_ops(obj: Any, inputs: Sequence[np.ndarray], call_kwargs: Mapping[str, Any], mode: str,
+                      grad: bool) -> list[str]:
+    """The graph operations that hold float32 (or lower) values in a float64 call (and its VJP).
+
+    The layer is traced once with ``tf.function`` (no XLA) and every node of the graph and of
+    its function library is read: an attribute typed float32, float16 or bfloat16 (a
+    ``Const``, a ``Cast``'s destination, a ``T``) marks the operation, and so does a float
+    attribute, which a graph always stores in 32 bits (``LeakyRelu``'s ``alpha``). Eager TF
+    has no hook for this; the traced graph runs the same operations.
+    """
+    from tensorflow.core.framework import types_pb2
+
+    low = {types_pb2.DT_FLOAT, types_pb2.DT_HALF, types_pb2.DT_BFLOAT16}
+    t = tf()
+    trainable = [v for v in _variables(obj) if v.trainable]
+
+    def body(xs: list[Any], cots: list[Any] | None) -> Any:
+        outs, grads, _ = _vjp(obj, xs, call_kwargs, cots, trainable, mode)
+        return outs, grads
+
+    xs = [t.constant(a) for a in inputs]
+    cots = None
+    if grad:
+        shapes = [tuple(o.shape) for o in _flatten(_call(obj, xs, call_kwargs, mode))]
+        cots = [t.zeros(s, dtype=t.float64) for s in shapes]
+    graph = t.function(body).get_concrete_function(xs, cots).graph.as_graph_def()
+    nodes = list(graph.node) + [n for f in graph.library.function for n in f.node_def]
+    found = {n.op for n in nodes for v in n.attr.values() if v.type in low or any(x in low for x in v.list.type)}
+    # a float attribute is a 32-bit float whatever the op's dtype (LeakyRelu's alpha: 0.01 is 0.00999999977)
+    found |= {f"{n.op}.{k} (float32 attribute {v.f!r})" for n in nodes for k, v in n.attr.items() if v.HasField("f")}
+    return sorted(found)

@@ -17,9 +17,12 @@ import numpy as np
 
 from harness.bridge import Entry
 from harness.frameworks import torch
-from harness.sides import Outcome, StageCall, first_leaf, stage_layers
+from harness.sides import Outcome, Reloaded, StageCall, first_leaf, stage_layers
 
-__all__ = ["COMPILER", "build", "compilations", "entries", "load", "observe", "reloaded", "run", "sgd", "state", "step"]
+__all__ = [
+    "COMPILER", "build", "compilations", "entries", "load", "low_precision_ops", "observe", "reloaded", "run", "sgd",
+    "state", "step",
+]
 
 COMPILER = "torch.compile(backend='inductor')"
 _COMPILED: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
@@ -249,25 +252,28 @@ def observe(obj: Any, path: str, inputs: Sequence[np.ndarray], call_kwargs: Mapp
     return [(_numpy(x), out) for _, x, out in log]
 
 
-def reloaded(obj: Any, rebuild: Callable[[], Any]) -> dict[str, Callable[[], Any] | str]:
-    """Serialisation round trips of the module, each a thunk giving the reloaded module.
+def reloaded(obj: Any, rebuild: Callable[[], Any], inputs: Sequence[np.ndarray], call_kwargs: Mapping[str, Any],
+             device: str) -> dict[str, Callable[[], Reloaded] | str]:
+    """Serialisation round trips of the module, each a thunk giving the :class:`Reloaded` module.
 
     ``torch.save`` of the ``state_dict`` into a fresh module from the pair's factory, loaded
-    with ``weights_only=True`` and ``strict=True``, as a user restores a checkpoint. A value
-    is a string where the round trip does not apply, saying why.
+    with ``weights_only=True`` and ``strict=True``, as a user restores a checkpoint. The
+    reloaded module runs the same eager kernels, so its outputs must be bit-identical. A
+    value is a string where the round trip does not apply, saying why.
     """
     t = torch()
     label = "torch state_dict save/load"
     if not isinstance(obj, t.nn.Module):
         return {label: "not applicable: a plain function has no state_dict"}
 
-    def state_dict() -> Any:
+    def state_dict() -> Reloaded:
         buffer = io.BytesIO()
         t.save(obj.state_dict(), buffer)
         buffer.seek(0)
         fresh = rebuild()
         fresh.load_state_dict(t.load(buffer, weights_only=True), strict=True)
-        return fresh
+        return Reloaded(lambda xs: run(fresh, xs, call_kwargs, None, mode="eval", device=device).outputs,
+                        state(fresh), state(obj))
 
     return {label: state_dict}
 
@@ -297,3 +303,29 @@ def sgd(obj: Any, inputs: Sequence[np.ndarray], call_kwargs: Mapping[str, Any], 
             losses.append(float(value.detach()))
             weights.append({n: _numpy(p) for n, p in params.items()})
     return weights, losses
+
+
+def low_precision_ops(obj: Any, inputs: Sequence[np.ndarray], call_kwargs: Mapping[str, Any], mode: str,
+                      grad: bool, device: str) -> list[str]:
+    """The aten operations that produce float32 (or lower) tensors in a float64 call (and its backward).
+
+    Recorded by a ``TorchDispatchMode``, which sees every operation autograd and the module
+    run, eager, below any Python code.
+    """
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    t = torch()
+    low = (t.float32, t.float16, t.bfloat16)
+    found: set[str] = set()
+
+    class _Log(TorchDispatchMode):
+        def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+            result = func(*args, **(kwargs or {}))
+            if any(isinstance(r, t.Tensor) and r.dtype in low for r in _flatten(result)):
+                found.add(str(func.overloadpacket))
+            return result
+
+    cotangents = (lambda outs: [np.zeros(o.shape) for o in outs]) if grad else None
+    with _Log():
+        run(obj, inputs, call_kwargs, cotangents, mode=mode, device=device)
+    return sorted(found)

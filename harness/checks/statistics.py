@@ -27,7 +27,8 @@ import numpy as np
 
 from harness.cases import Case
 from harness.compare import Policy, TensorMetrics, compare
-from harness.evaluate import Evaluation, draw_inputs, layout_of, prepare, side_call
+from harness.engine import Evaluation, draw_inputs, prepare, side_call
+from harness.layouts import layout_of
 
 __all__ = ["ALPHA", "SAMPLES", "bound", "evaluate"]
 

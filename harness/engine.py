@@ -1,0 +1,387 @@
+"""The case engine: one case through both frameworks: build, fill identical weights, run.
+
+Every check (``harness.checks``) starts here and this module imports none of them: it
+builds the twins, draws everything a case needs from one numpy generator seeded by the case,
+in a fixed order (weights, then each call's inputs, then the cotangent), and runs both sides,
+so a case replays bit for bit -- including the float64 replay that judges a float32 result
+and the replay that localises a divergence to a sublayer. What each check then compares goes
+through a :class:`Tally`, which keeps the arrays behind every metric for that float64 judge.
+
+In ``graph`` mode each side runs compiled *and* eager on the same inputs, weights and
+cotangent (state is restored in between). Built twins are reused across examples whose
+factories read the same params, so a new batch size does not cost a new trace.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import json
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from harness import bridge
+from harness.cases import Case, fill, weight_values
+from harness.compare import Policy, TensorMetrics, compare, magnitude
+from harness.layouts import layout_of
+from harness.sides import Outcome, SideError
+from harness.spec import LayerPair
+
+__all__ = [
+    "BUILT", "CROSS", "Evaluation", "Run", "Tally", "Twins", "as_drawn", "draw_inputs", "flag", "initial_value",
+    "low_precision_ops", "prepare", "rounded_through", "run_both", "side_call", "structure", "tf_gradients",
+    "tf_outputs",
+]
+
+CROSS = ("torch", "tf")
+"""The sides of a cross-framework comparison; a framework against itself names its own two."""
+
+
+@dataclass
+class Evaluation:
+    """What one case showed: per-tensor metrics, the arrays behind them, and evidence.
+
+    ``arrays`` maps a metric's name to the two arrays it compared and its group scale (the
+    float64 oracle re-judges them; ``every`` lists all those metrics where ``metrics`` shows
+    a part); ``execution`` names what ran where that is not obvious (the compilers of graph
+    mode); ``trajectory`` is a training check's divergence per step; ``localisation`` a
+    composite's per-stage errors.
+    """
+
+    metrics: list[TensorMetrics]
+    arrays: dict[str, tuple[np.ndarray, np.ndarray, float]] = field(default_factory=dict)
+    localisation: dict[str, Any] | None = None
+    execution: dict[str, Any] = field(default_factory=dict)
+    trajectory: list[dict[str, Any]] | None = None
+    every: list[TensorMetrics] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return all(m.ok for m in self.metrics)
+
+    @property
+    def compared(self) -> list[TensorMetrics]:
+        """Every comparison the case made; ``metrics`` may show fewer (a training check: its first divergent step)."""
+        return self.metrics if self.every is None else self.every
+
+
+def flag(name: str, ok: bool, note: str) -> TensorMetrics:
+    """A metric that is a yes/no finding (the weight map fits, an output count matches)."""
+    bad = float("inf")
+    return TensorMetrics(name, (), ok, 0.0 if ok else bad, 0.0 if ok else bad, 0 if ok else 1, 0 if ok else 1,
+                         (), None, None, 0.0 if ok else bad, note, comparison="finding")
+
+
+class Tally:
+    """The metrics of one case, and the arrays behind each one.
+
+    Every comparison of a check goes through here, so the policy, the comparison groups and
+    the non-finite rule (NaN may only agree with NaN when a non-finite value was put in) are
+    applied alike, and the float64 judge of a float32 divergence finds the arrays it needs.
+    """
+
+    def __init__(self, policy: Policy):
+        self.policy = policy
+        self.nonfinite_in = False
+        self.metrics: list[TensorMetrics] = []
+        self.arrays: dict[str, tuple[np.ndarray, np.ndarray, float]] = {}
+
+    def saw(self, arrays: Sequence[np.ndarray]) -> None:
+        """Note the inputs of a call: a NaN or inf among them lets NaN and inf agree."""
+        self.nonfinite_in |= any(not np.isfinite(x).all() for x in arrays)
+
+    def compare(self, name: str, a: np.ndarray, b: np.ndarray, *, note: str = "", scale: float = 0.0,
+                sides: tuple[str, str] = CROSS, policy: Policy | None = None) -> TensorMetrics:
+        m = compare(name, a, b, policy or self.policy, note, scale, sides=sides, nonfinite_in=self.nonfinite_in)
+        self.metrics.append(m)
+        self.arrays[name] = (np.asarray(a), np.asarray(b), scale)
+        return m
+
+    def group(self, named: Sequence[tuple[str, np.ndarray, np.ndarray]], *, sides: tuple[str, str] = CROSS,
+              note: str = "") -> None:
+        """Compare tensors of one comparison group (a call's outputs, one VJP's gradients)."""
+        scale = magnitude(*(x for _, a, b in named for x in (a, b)))
+        for name, a, b in named:
+            self.compare(name, a, b, note=note, scale=scale, sides=sides)
+
+    def flag(self, name: str, ok: bool, note: str) -> None:
+        self.metrics.append(flag(name, ok, note))
+
+    def evaluation(self, **evidence: Any) -> Evaluation:
+        return Evaluation(self.metrics, self.arrays, **evidence)
+
+
+def structure(tally: Tally, what: str, a: Sequence[np.ndarray], b: Sequence[np.ndarray],
+              sides: tuple[str, str] = CROSS) -> bool:
+    """Count and shapes before any value: a mismatch is a failing finding that names both.
+
+    ``a`` and ``b`` are in one layout already. A check compares nothing else of a call whose
+    structure differs: values of differently shaped tensors say nothing, and a VJP against a
+    cotangent of the wrong shape may broadcast silently.
+    """
+    shapes_a, shapes_b = [tuple(x.shape) for x in a], [tuple(x.shape) for x in b]
+    if shapes_a == shapes_b:
+        return True
+    if len(shapes_a) != len(shapes_b):
+        tally.flag(what, False, f"{sides[0]} returned {len(shapes_a)} outputs, {sides[1]} {len(shapes_b)} "
+                                f"(shapes {sides[0]} {shapes_a} vs {sides[1]} {shapes_b})")
+    else:
+        tally.flag(what, False, f"output shapes differ: {sides[0]} {shapes_a} vs {sides[1]} {shapes_b}")
+    return False
+
+
+def side_call(framework: str, stage: str, fn: Callable[[], Any]) -> Any:
+    try:
+        return fn()
+    except bridge.WeightMapError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any framework failure becomes an error record
+        raise SideError(framework, stage, exc) from exc
+
+
+_THROUGH: contextvars.ContextVar[str | None] = contextvars.ContextVar("conform_values_through", default=None)
+
+
+@contextlib.contextmanager
+def rounded_through(dtype: str) -> Iterator[None]:
+    """Inside, every drawn array (inputs, weights, cotangents, targets) is rounded to ``dtype`` first.
+
+    The float64 replay of a float32 case runs under ``rounded_through("float32")``: it then
+    computes on exactly the numbers the float32 run computed on, so its result is the exact
+    answer to the float32 run's question, and each side's float32 distance from it is that
+    side's own rounding, not the inputs'.
+    """
+    token = _THROUGH.set(dtype)
+    try:
+        yield
+    finally:
+        _THROUGH.reset(token)
+
+
+def as_drawn(x: np.ndarray, dtype: Any) -> np.ndarray:
+    """A drawn float64 array in the case's dtype (rounded through the oracle's dtype first, if set)."""
+    through = _THROUGH.get()
+    return (x.astype(through) if through else x).astype(dtype)
+
+
+def draw_inputs(pair: LayerPair, case: Case, rng: np.random.Generator, dtype: str) -> list[np.ndarray]:
+    special = list(pair.special_values(case.params)) if pair.special_values else []
+    arrays = []
+    for spec in pair.inputs:
+        regime = case.regime if spec.regimes is None or case.regime in spec.regimes else "normal"
+        arrays.append(as_drawn(fill(regime, spec.concrete_shape(case.params), rng, special), dtype))
+    return arrays
+
+
+def initial_value(init: str, torch_value: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    if init == "keep":
+        return torch_value.astype(np.float64)
+    if init == "positive":  # variances: away from 0, where an epsilon would dominate
+        return 0.5 + 1.5 * rng.random(torch_value.shape)
+    return weight_values(torch_value.shape, rng)
+
+
+class _Reads(Mapping[str, Any]):
+    """The drawn params, remembering which ones a factory reads (its layer's structure)."""
+
+    def __init__(self, params: Mapping[str, Any]):
+        self._params = params
+        self.read: set[str] = set()
+
+    def __getitem__(self, key: str) -> Any:
+        self.read.add(key)
+        return self._params[key]
+
+    def __iter__(self) -> Iterator[str]:
+        self.read.update(self._params)
+        return iter(self._params)
+
+    def __len__(self) -> int:
+        return len(self._params)
+
+
+class _Built:
+    """Twins built in graph mode, keyed by what their factories read, for the current check.
+
+    Reuse is what keeps compiled runs from tracing once per example: an example that differs
+    from an earlier one only in dims the factories do not read (the batch, a spatial size)
+    reuses the layers, hence the tf.function and the dynamo graph. Weights are reloaded
+    every example. Bounded, and emptied at the start of every check.
+    """
+
+    LIMIT = 16
+
+    def __init__(self) -> None:
+        self.twins: OrderedDict[tuple[Any, ...], tuple[Any, Any]] = OrderedDict()
+        self.reads: dict[str, set[str]] = {}
+        self.built = 0
+
+    def reset(self) -> None:
+        self.twins.clear()
+        self.reads.clear()
+        self.built = 0
+
+    def key(self, pair: LayerPair, case: Case, dtype: str, device: str) -> tuple[Any, ...] | None:
+        read = self.reads.get(pair.name)
+        if read is None:
+            return None
+        return (pair.name, dtype, device, json.dumps({k: case.params[k] for k in sorted(read)}, default=repr))
+
+
+BUILT = _Built()
+
+
+def _build(target: Any, case: Case, dtype: str, kwargs: dict[str, Any]) -> tuple[Any, Any]:
+    from harness.sides import tf_side, torch_side  # frameworks load on first evaluation only
+
+    pair = target.pair
+    reuse = target.mode == "graph"
+    key = BUILT.key(pair, case, dtype, target.device) if reuse else None
+    if key is not None and key in BUILT.twins:
+        BUILT.twins.move_to_end(key)
+        return BUILT.twins[key]
+    probe = draw_inputs(pair, case, np.random.default_rng(case.seed), dtype)  # shapes to build TF with
+    tf_probe = [layout_of(s.layout, x.ndim).forward(x) for s, x in zip(pair.inputs, probe, strict=True)]
+    params = _Reads(case.params)
+    th = side_call("torch", "construction",
+                   lambda: torch_side.build(pair.torch, params, dtype, target.device, case.seed))
+    tf = side_call("tf", "construction", lambda: tf_side.build(pair.tf, params, dtype, tf_probe, kwargs))
+    if reuse:
+        BUILT.built += 1
+        BUILT.reads[pair.name] = params.read | set(pair.call_args)
+        BUILT.twins[BUILT.key(pair, case, dtype, target.device)] = (th, tf)
+        while len(BUILT.twins) > BUILT.LIMIT:
+            BUILT.twins.popitem(last=False)
+    return th, tf
+
+
+@dataclass
+class Twins:
+    """Both layers of a case, loaded with the same weights, and the case's generator (inputs come next)."""
+
+    pair: LayerPair
+    th: Any
+    tf: Any
+    slots: list[bridge.Slot]
+    rng: np.random.Generator
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    values: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def prepare(target: Any, case: Case, dtype: str, values: Mapping[str, np.ndarray] | None = None) -> Twins:
+    """Build both layers, validate the map, draw every mapped entry (or take ``values``) and load it into both."""
+    from harness.sides import tf_side, torch_side
+
+    pair = target.pair
+    rng = np.random.default_rng(case.seed)
+    kwargs = {name: case.params[name] for name in pair.call_args}
+    th, tf = _build(target, case, dtype, kwargs)
+    slots = bridge.plan(pair.name, pair.weights, torch_side.entries(th),
+                        lambda path: tf_side.resolve(tf, path), tf_side.entries(tf))
+    current = torch_side.state(th)
+    drawn = {s.canonical: as_drawn(initial_value(s.init, current[s.canonical], rng), current[s.canonical].dtype)
+             for s in slots}
+    values = drawn if values is None else dict(values)  # drawn either way: the inputs come next from rng
+    torch_side.load(th, values)
+    tf_side.load(tf, bridge.to_tf(values, slots))
+    return Twins(pair, th, tf, slots, rng, kwargs, values)
+
+
+@dataclass
+class Run:
+    """One call on both sides; in graph mode also each side's eager reference and its state after."""
+
+    th: Outcome
+    tf: Outcome
+    inputs: list[np.ndarray]
+    th_eager: Outcome | None = None
+    tf_eager: Outcome | None = None
+    th_eager_state: dict[str, np.ndarray] | None = None
+    tf_eager_state: dict[str, np.ndarray] | None = None
+
+
+def _restoring(state: Callable[[Any], dict[str, np.ndarray]], load: Callable[[Any, Any], None], obj: Any,
+               run: Callable[[], Outcome]) -> tuple[Outcome, dict[str, np.ndarray]]:
+    """Run, note the state it leaves, and put the state back as it was before."""
+    before = state(obj)
+    outcome = run()
+    after = state(obj)
+    load(obj, before)
+    return outcome, after
+
+
+def run_both(target: Any, tw: Twins, dtype: str, case: Case, grad: bool, capture: bool = False, *,
+             inputs: list[np.ndarray] | None = None, cotangents: list[np.ndarray] | None = None) -> Run:
+    """One call on both sides with fresh inputs; with ``grad``, the VJP with one cotangent.
+
+    ``inputs`` and ``cotangents`` replay given ones instead of drawing (a snapshot's).
+    """
+    from harness.sides import tf_side, torch_side
+
+    pair = tw.pair
+    inputs = draw_inputs(pair, case, tw.rng, dtype) if inputs is None else inputs
+    tf_inputs = [layout_of(s.layout, x.ndim).forward(x) for s, x in zip(pair.inputs, inputs, strict=True)]
+    th_stages = [(s.name, s.torch) for s in pair.stages] if capture else []
+    tf_stages = [(s.name, s.tf) for s in pair.stages] if capture else []
+    stage = "gradient" if grad else "forward"
+    drawn: list[np.ndarray] = list(cotangents or [])
+
+    def cotangent(outputs: list[np.ndarray]) -> list[np.ndarray]:
+        if not drawn:  # once per call: a graph-mode eager reference gets the same cotangent
+            drawn.extend(as_drawn(tw.rng.standard_normal(o.shape), dtype) for o in outputs)
+        return drawn
+
+    def torch_run(mode: str) -> Outcome:
+        return side_call("torch", stage, lambda: torch_side.run(tw.th, inputs, tw.kwargs, cotangent if grad else None,
+                                                            mode=mode, device=target.device, stages=th_stages))
+
+    def tf_run(mode: str, th: Outcome) -> Outcome:
+        tf_cot = [layout_of(pair.output_layout, c.ndim).forward(c) for c in th.cotangents] if grad else None
+        return side_call("tf", stage, lambda: tf_side.run(tw.tf, tf_inputs, tw.kwargs, tf_cot, mode=mode,
+                                                      stages=tf_stages))
+
+    if target.mode != "graph":
+        th = torch_run(target.mode)
+        return Run(th, tf_run(target.mode, th), inputs)
+    th_eager, th_state = _restoring(torch_side.state, torch_side.load, tw.th, lambda: torch_run("eval"))
+    tf_eager, tf_state = _restoring(tf_side.state, tf_side.load, tw.tf, lambda: tf_run("eval", th_eager))
+    th = torch_run("graph")
+    return Run(th, tf_run("graph", th), inputs, th_eager, tf_eager, th_state, tf_state)
+
+
+def tf_outputs(pair: LayerPair, tf_: Outcome) -> list[np.ndarray]:
+    """TF's outputs in torch's layout."""
+    return [layout_of(pair.output_layout, o.ndim).inverse(o) for o in tf_.outputs]
+
+
+def tf_gradients(pair: LayerPair, slots: list[bridge.Slot],
+                 tf_: Outcome) -> tuple[list[np.ndarray | None], dict[str, np.ndarray]]:
+    """TF's input and parameter gradients in torch's layouts and canonical names."""
+    inputs = [None if g is None else layout_of(spec.layout, g.ndim).inverse(g)
+              for spec, g in zip(pair.inputs, tf_.input_grads, strict=True)]
+    return inputs, bridge.from_tf({k: v for k, v in tf_.param_grads.items() if v is not None}, slots)
+
+
+def low_precision_ops(target: Any, case: Case) -> dict[str, list[str]]:
+    """Per side, the operations that compute in float32 or lower while ``case`` runs in float64.
+
+    The evidence for naming the side of a float64 divergence the size of float32 rounding: a
+    float32 constant cast into a float64 graph, a float32 variable, an explicit downcast.
+    """
+    from harness.sides import tf_side, torch_side
+
+    tw = prepare(target, case, "float64")
+    inputs = draw_inputs(tw.pair, case, tw.rng, "float64")
+    tf_inputs = [layout_of(s.layout, x.ndim).forward(x) for s, x in zip(tw.pair.inputs, inputs, strict=True)]
+    mode = "train" if target.mode == "train" else "eval"
+    grad = target.check in ("gradient", "train_step")
+    return {
+        "torch": side_call("torch", "precision probe",
+                           lambda: torch_side.low_precision_ops(tw.th, inputs, tw.kwargs, mode, grad, target.device)),
+        "tf": side_call("tf", "precision probe",
+                        lambda: tf_side.low_precision_ops(tw.tf, tf_inputs, tw.kwargs, mode, grad)),
+    }
