@@ -494,3 +494,197 @@ def test_a_schema_1_result_directory_still_renders(tmp_path):
     (tmp_path / "results.jsonl").write_text(json.dumps({**old, "schema_version": 1}) + "\n")
     page = render([tmp_path]).read_text()
     assert "✓ pass" in matrix_row(page, "dense_ok") and "How it ran" not in page and "svg class=\"traj\"" not in page
+
+
+# --- schema 3: the verdicts precision and inconclusive, coverage, the float64 oracle, metric sides -----------------
+
+ORACLE_SUMMARY = ("torch's float32 grad weight is 19.9x further from the float64 result than tf's: torch 5.71e-14 "
+                  "(257 ulps, 1.76x the float32 tolerance) vs tf 2.86e-15 (12.9 ulps, 0.0884x)")
+REFERENCE = "float64 replay of the same case, every drawn value rounded to float32 first"
+COVERAGE = {"examples": 26, "non_degenerate": 14, "empty": 0, "size_1": 12, "dims": {"batch": [1, 4], "units": [1, 11]},
+            "options": {"activation": ["'relu'", "'sigmoid'"]}, "regimes": {"normal": 21, "zeros": 1, "large": 4}}
+
+
+def distance(max_abs: float, tolerances: float, ulps: float) -> dict[str, Any]:
+    """One side's float32 distance from the float64 result, as oracle.judge writes it."""
+    return {"max_abs": max_abs, "tolerances": tolerances, "ulps": ulps, "index": [2, 0], "value": 2.867e-09,
+            "float64": 2.867e-09}
+
+
+def schema3() -> list[Record]:
+    """A precision record, an inconclusive one, a float64 fail of float32 size, and a graph-mode exact comparison."""
+    grad = metrics(1.76, ok=False, name="grad weight")
+    grad["grad weight"].update(sides=["torch", "tf"], comparison="tolerance")
+    oracle = {"reference": REFERENCE, "less_accurate": "torch", "summary": ORACLE_SUMMARY,
+              "tensors": {"grad weight": {"sides": ["torch", "tf"], "less_accurate": "torch", "ratio": 19.9,
+                                          "torch": distance(5.71e-14, 1.76, 257.1),
+                                          "tf": distance(2.86e-15, 0.0884, 12.9)}}}
+    tried = examples(0.1, 1.76, 0.3)
+    tried[0]["degenerate"] = "size-1 dims: batch=1, units=1"
+    tried[1].update(degenerate=None, precision="torch")
+    tried[2]["degenerate"] = None
+    flat = examples(0.0, 0.0)
+    for x in flat:
+        x["degenerate"] = "empty: input x has shape (0, 3)"
+    f64 = metrics(3.0, ok=False)
+    f64["output"].update(sides=["torch", "tf"], comparison="tolerance")
+    graph = metrics(0.0, name="output")
+    graph["output"].update(sides=["tf.function", "tf eager"], comparison="exact", torch_value=0.5, tf_value=0.5)
+    return [
+        record("dense_prec", "precision", check="gradient", metrics=grad, per_example=tried, oracle=oracle,
+               coverage=COVERAGE, divergence_kind="precision", repro=REPRO,
+               message=f"float32 differs: {ORACLE_SUMMARY}"),
+        record("empty_only", "inconclusive", per_example=flat, metrics=metrics(0.0),
+               coverage={"examples": 2, "non_degenerate": 0, "empty": 2, "size_1": 0, "dims": {"batch": [0, 0]},
+                         "options": {}, "regimes": {"normal": 2}},
+               message="every one of the 2 examples was degenerate"),
+        record("f64_drift", "fail", dtype="float64", metrics=f64, per_example=examples(3.0), divergence_kind="semantic",
+               oracle={"reference": "none: float64 is the highest precision both frameworks run",
+                       "float32_sized": True, "low_precision_ops": {"torch": [], "tf": ["Cast", "Const"]},
+                       "side": "tf", "summary": "tf computes in float32 inside this float64 run (Cast, Const)"}),
+        record("graph_exact", "pass", mode="graph", metrics=graph, per_example=examples(0.0)),
+    ]
+
+
+@pytest.fixture
+def page3(tmp_path: Path) -> str:
+    """The schema-3 records rendered."""
+    return render([write(tmp_path / "run3", schema3())]).read_text(encoding="utf-8")
+
+
+def test_precision_and_inconclusive_have_a_symbol_and_a_word_everywhere_and_are_counted(page3):
+    summary = page3[page3.index('<section id="summary"'):page3.index('<section id="matrix"')]
+    for verdict, count in (("pass", 1), ("fail", 1), ("precision", 1), ("inconclusive", 1), ("error", 0)):
+        assert re.search(rf'v-{verdict}">[^<]+ {verdict}</span> <strong class="count">{count}</strong>', summary)
+    assert '<span class="v v-precision">± precision</span>' in summary
+    assert '<span class="v v-inconclusive">? inconclusive</span>' in summary
+    # both need a look: listed with the failure, the precision one with its less accurate side
+    assert "3 results in 3 pairs need a look" in summary
+    assert 'href="#rec-dense_prec--gradient--float32--cpu--eval"' in summary and "(torch less accurate)" in summary
+    assert 'href="#rec-empty_only--forward--float32--cpu--eval"' in summary
+    assert "± precision" in matrix_row(page3, "dense_prec") and "? inconclusive" in matrix_row(page3, "empty_only")
+    assert "torch&#x27;s float32 result is less accurate" in matrix_row(page3, "dense_prec")
+    legend = re.search(r'<ul class="legend">.*?</ul>', page3, re.S).group(0)
+    assert "± precision</span> float32 disagrees, the float64 replay of the same case agrees" in legend
+    assert "? inconclusive</span> every example the check could draw was degenerate" in legend
+    # worst first: the failure, then precision, then inconclusive, then the pass
+    order = re.findall(r'<tr data-pair="([^"]+)"', page3)
+    assert order == ["f64_drift", "dense_prec", "empty_only", "graph_exact"]
+    # what needs a look opens in the details
+    assert re.search(r'<details class="record r-precision" id="rec-dense_prec[^"]*" open>', page3)
+    assert re.search(r'<details class="record r-inconclusive" id="rec-empty_only[^"]*" open>', page3)
+    assert ".v-precision{" in page3 and ".v-inconclusive{" in page3
+
+
+def test_zero_counts_of_the_new_verdicts_still_show(page):
+    summary = page[page.index('<section id="summary"'):page.index('<section id="matrix"')]
+    for verdict in ("precision", "inconclusive"):
+        assert re.search(rf'v-{verdict}">[^<]+ {verdict}</span> <strong class="count">0</strong>', summary)
+
+
+def test_a_precision_record_shows_the_oracle_judgement_and_its_coverage(page3):
+    prec = block(page3, "dense_prec", "gradient", "eval")
+    assert "torch less accurate" in prec[:prec.index("</summary>")]
+    assert "<h4>Float64 oracle</h4>" in prec and html.escape(ORACLE_SUMMARY) in prec
+    assert "Less accurate in float32: <strong>torch</strong>" in prec and html.escape(REFERENCE) in prec
+    table = re.search(r'<table class="oracle">.*?</table>', prec, re.S).group(0)
+    for head in ("max abs error vs float64", "ulps", "× float32 tolerance"):
+        assert head in table
+    torch_row = re.search(r'<tr class="worse">.*?</tr>', table, re.S).group(0)
+    assert "grad weight" in torch_row and ">torch <span" in torch_row and "◂ less accurate" in torch_row
+    assert "5.71e-14" in torch_row and ">257<" in torch_row and ">1.76<" in torch_row and "19.9×" in torch_row
+    tf_row = re.search(r'<tr class=""><td class="side">tf</td>.*?</tr>', table, re.S).group(0)
+    assert "2.86e-15" in tf_row and ">12.9<" in tf_row and ">0.0884<" in tf_row
+    # coverage: a line in the facts and a table of what the examples covered
+    assert "14 of 26 examples non-degenerate (12 with axes of size 1, 0 empty)" in prec
+    cover = re.search(r'<table class="coverage">.*?</table>', prec, re.S).group(0)
+    cells = dict(re.findall(r'<th scope="row">(.*?)</th><td>(.*?)</td>', cover))
+    assert cells["examples"] == "26" and cells["non-degenerate"] == "14"
+    assert cells["dim <code>batch</code>"] == "1 – 4" and cells["dim <code>units</code>"] == "1 – 11"
+    assert cells["option <code>activation</code>"] == "<code>&#x27;relu&#x27;</code>, <code>&#x27;sigmoid&#x27;</code>"
+    assert cells["regimes"] == "normal 21, large 4, zeros 1"  # most drawn first
+    # the examples: which were degenerate and which a precision effect
+    assert "1 of 3 examples degenerate" in prec and "<code>size-1 dims: batch=1, units=1</code>" in prec
+    assert "1 example a float32 precision effect" in prec and "less accurate side: torch 1" in prec
+    assert "1 of them float32 precision effects" in prec  # the sparkline's title
+    metrics_table = re.search(r'<table class="metrics">.*?</table>', prec, re.S).group(0)
+    assert '<td class="cmp" title="within rtol + atol × scale">tolerance</td>' in metrics_table
+
+
+def test_an_inconclusive_record_shows_that_nothing_was_covered(page3):
+    empty = block(page3, "empty_only", "forward", "eval")
+    assert "0 of 2 examples non-degenerate (0 with axes of size 1, 2 empty)" in empty
+    assert '<tr class="bad"><th scope="row">non-degenerate</th><td>0</td></tr>' in empty
+    assert "<code>empty: input x has shape (0, 3)</code> ×2" in empty
+
+
+def test_a_float64_failure_of_float32_size_names_the_side_and_its_operations(page3):
+    f64 = re.search(r'<details class="record[^"]*" id="rec-f64_drift--forward--float64--cpu--eval".*?</details>',
+                    page3, re.S).group(0)
+    assert "<h4>Float32 evidence in a float64 run</h4>" in f64
+    assert "tf computes in float32 inside this float64 run (Cast, Const)" in f64
+    assert "the size of float32 rounding" in f64
+    table = re.search(r'<table class="oracle">.*?</table>', f64, re.S).group(0)
+    assert re.search(r'<tr class="worse"><th scope="row">tf ◂ computes in float32</th><td><code>Cast</code>, '
+                     r"<code>Const</code></td></tr>", table)
+    assert '<th scope="row">torch</th><td><span class="muted">none seen</span></td>' in table
+
+
+def test_metrics_name_their_sides_and_comparison(page3):
+    graph = block(page3, "graph_exact", "forward", "graph")
+    table = re.search(r'<table class="metrics">.*?</table>', graph, re.S).group(0)
+    assert '<th scope="col">tf.function at worst</th><th scope="col">tf eager at worst</th>' in table
+    assert "torch at worst" not in table and "TF at worst" not in table
+    assert '<td class="cmp" title="bit for bit: any difference fails">exact</td>' in table
+
+
+def test_metrics_with_different_sides_in_one_table_label_each_value(tmp_path):
+    both = {**metrics(0.1, name="output"), **metrics(0.2, name="reloaded output")}
+    both["reloaded output"].update(sides=["reloaded", "original"], comparison="exact")
+    page = render([write(tmp_path, [record("dense_ok", "pass", check="serialization", metrics=both)])]).read_text()
+    table = re.search(r'<table class="metrics">.*?</table>', page, re.S).group(0)
+    assert "first side at worst" in table and '<span class="muted">reloaded</span> 0.12345679' in table
+    assert '<span class="muted">torch</span> 0.12345679' in table
+
+
+def test_a_schema_2_result_directory_without_coverage_oracle_or_sides_still_renders(tmp_path):
+    lines = []
+    for r in (record("dense_ok", "pass", metrics=metrics(), per_example=examples(0.1)),
+              record("broken_dense", "fail", metrics=metrics(2.0, ok=False), per_example=examples(2.0), repro=REPRO)):
+        old = r.to_json()
+        del old["coverage"], old["oracle"]
+        assert "sides" not in old["metrics"]["output"] and "degenerate" not in old["per_example"][0]
+        lines.append(json.dumps({**old, "schema_version": 2}))
+    (tmp_path / "results.jsonl").write_text("\n".join(lines) + "\n")
+    page = render([tmp_path]).read_text()
+    assert "✓ pass" in matrix_row(page, "dense_ok") and "✗ fail" in matrix_row(page, "broken_dense")
+    pairs = page[page.index('<div id="pairs">'):]
+    assert "<h4>Coverage</h4>" not in pairs and 'class="oracle"' not in pairs and "non-degenerate" not in pairs
+    table = re.search(r'<table class="metrics">.*?</table>', section(page, "broken_dense"), re.S).group(0)
+    assert "torch at worst" in table and "TF at worst" in table and '<td class="cmp">—</td>' in table
+
+
+def test_the_new_fields_are_escaped(tmp_path):
+    hostile = "<script>alert('x')</script>"
+    grad = metrics(2.0, ok=False, name="grad")
+    grad["grad"].update(sides=[hostile, "tf"], comparison=hostile)
+    oracle = {"reference": hostile, "less_accurate": hostile, "summary": hostile,
+              "tensors": {hostile: {"sides": [hostile, "tf"], "less_accurate": hostile, "ratio": None,
+                                    hostile: distance(1e-6, 2.0, 30.0), "tf": distance(1e-7, 0.2, 3.0)}}}
+    tried = examples(2.0)
+    tried[0].update(degenerate=hostile, precision=hostile)
+    cover = {"examples": 1, "non_degenerate": 0, "dims": {hostile: [1, 1]}, "options": {hostile: [hostile]},
+             "regimes": {hostile: 1}}
+    f64 = {"float32_sized": True, "low_precision_ops": {hostile: [hostile]}, "side": hostile, "summary": hostile}
+    records = [record("prec", "precision", metrics=grad, per_example=tried, oracle=oracle, coverage=cover),
+               record("f64", "fail", dtype="float64", oracle=f64)]
+    page = render([write(tmp_path, records)]).read_text()
+    assert "<script>alert" not in page and page.count("<script>") == 1
+    assert html.escape(hostile) in page
+    assert "<h4>Float64 oracle</h4>" in page and "<h4>Float32 evidence in a float64 run</h4>" in page
+
+
+def test_precision_and_inconclusive_alone_get_a_milder_headline(tmp_path):
+    records = [r for r in schema3() if r.verdict in ("precision", "inconclusive", "pass")]
+    page = render([write(tmp_path, records)]).read_text()
+    assert '<p class="headline warn">? 2 results in 2 pairs need a look:</p>' in page

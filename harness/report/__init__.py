@@ -8,8 +8,9 @@ inline script, no network requests, readable with JavaScript off. Rendering is p
 
 Modules: ``model`` reads and merges, ``dimensions`` orders and names the checks and modes,
 ``summary``, ``matrix``, ``details`` and ``bench`` render their sections (``details`` places
-``execution``, how a compiled record ran, and ``trajectory``, a training step's drift), ``svg``
-draws the charts, ``assets`` holds the CSS and script, ``fmt`` escapes.
+``execution``, how a compiled record ran, and ``trajectory``, a training step's drift, and
+shows ``coverage`` and the float64 ``oracle`` of schema 3), ``svg`` draws the charts, ``assets``
+holds the CSS and script, ``fmt`` escapes and names the verdicts (symbol, word, order).
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ __all__ = ["CSS", "SCRIPT"]
 
 CSS = """
 :root{--pass:#d7f0dc;--pass-fg:#125227;--fail:#fbd5d3;--fail-fg:#8a1414;--known:#fdecb8;--known-fg:#6a4a00;
---error:#e6d8fb;--error-fg:#4a1a8c;--skip:#e9e9e9;--skip-fg:#4a4a4a;--conflict:#ffd1ee;--conflict-fg:#7a0a55}
+--error:#e6d8fb;--error-fg:#4a1a8c;--skip:#e9e9e9;--skip-fg:#4a4a4a;--conflict:#ffd1ee;--conflict-fg:#7a0a55;
+--precision:#cdeef3;--precision-fg:#0a4a55;--inconclusive:#ffe2c6;--inconclusive-fg:#733000}
 *{box-sizing:border-box}
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1b1b1b;margin:0;background:#fafafa}
 header,main{max-width:1280px;margin:0 auto;padding:0 20px}
@@ -26,6 +27,8 @@ pre.repro{background:#1e1e1e;color:#f5f5f5;border-color:#1e1e1e}
 .v-pass{background:var(--pass);color:var(--pass-fg)}.v-fail{background:var(--fail);color:var(--fail-fg)}
 .v-known-divergence{background:var(--known);color:var(--known-fg)}
 .v-error{background:var(--error);color:var(--error-fg)}.v-skip{background:var(--skip);color:var(--skip-fg)}
+.v-precision{background:var(--precision);color:var(--precision-fg)}
+.v-inconclusive{background:var(--inconclusive);color:var(--inconclusive-fg)}
 .v-conflict{background:repeating-linear-gradient(45deg,var(--conflict),var(--conflict) 6px,#fff 6px,#fff 9px);
 color:var(--conflict-fg)}
 ul.counts{list-style:none;padding:0;display:flex;flex-wrap:wrap;gap:10px 22px;font-size:16px;margin:8px 0}
@@ -100,6 +103,12 @@ svg.traj path,svg.traj line.s-headroom,svg.traj line.s-abs{fill:none;stroke-widt
 svg.traj .s-headroom{stroke:#2d5f9a}svg.traj .s-abs{stroke:#1a8a7a;stroke-dasharray:3 2}
 svg.traj circle.s-headroom{fill:#2d5f9a;stroke:none}svg.traj circle.s-abs{fill:#1a8a7a;stroke:none}
 svg.traj circle.bad{fill:#c0392b}
+.headline.warn{color:var(--inconclusive-fg)}
+table.oracle,table.coverage{font-size:12.5px;margin:6px 0}table.oracle td{white-space:nowrap}
+tr.worse th,tr.worse td{background:#eef9fb}tr.worse td.side{font-weight:600}
+p.oracle{background:#eef9fb;border-left:4px solid var(--precision-fg);padding:4px 8px;margin:4px 0}
+svg.spark path.prec{stroke:#1f8fa0}
+td.cmp{font-size:12px;color:#444}
 [hidden]{display:none!important}
 """
 

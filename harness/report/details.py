@@ -15,15 +15,19 @@ from typing import Any
 
 from harness.report.dimensions import ordered
 from harness.report.execution import execution_block
-from harness.report.fmt import e, fmt_num, num, slug, verdict_badge
+from harness.report.fmt import NEEDS_A_LOOK, e, fmt_num, num, slug, verdict_badge
 from harness.report.model import Cell, Entry, Report
 from harness.report.svg import headroom_sparkline
 from harness.report.trajectory import trajectory_block
 from harness.results import Record
 
-__all__ = ["declared", "in_modes", "pair_id", "pair_sections", "record_id"]
+__all__ = ["coverage_text", "declared", "in_modes", "less_accurate", "pair_id", "pair_sections", "record_id"]
 
-_OPEN = {"fail", "error", "conflict"}  # what needs a look opens; the expected stays one line
+_OPEN = set(NEEDS_A_LOOK)  # what needs a look opens; the expected stays one line
+_DEFAULT_SIDES = ("torch", "tf")
+# How a metric was compared (schema 3 writes ``comparison``; older records do not say).
+_COMPARISONS = {"exact": "bit for bit: any difference fails", "tolerance": "within rtol + atol × scale",
+                "finding": "a finding stated in its note, not an element-wise comparison"}
 
 
 def pair_id(pair: str) -> str:
@@ -49,12 +53,43 @@ def _tolerance(tol: dict[str, Any]) -> str:
             f" <span class=\"muted\">({e(tol.get('source', 'no source recorded'))})</span>")
 
 
+def less_accurate(r: Record) -> str | None:
+    """The framework whose float32 result is further from float64: the oracle's word, else the examples'."""
+    oracle = r.oracle if isinstance(r.oracle, dict) else {}
+    if oracle.get("less_accurate"):
+        return str(oracle["less_accurate"])
+    sides = Counter(str(x["precision"]) for x in r.per_example if isinstance(x, dict) and x.get("precision"))
+    return sides.most_common(1)[0][0] if sides else None
+
+
+def _count(value: Any) -> int | None:
+    """A count field as int (not a bool, not text)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def coverage_text(coverage: Any) -> str:
+    """``14 of 26 examples non-degenerate (12 with axes of size 1, 0 empty)``; "" without coverage."""
+    if not isinstance(coverage, dict):
+        return ""
+    n, good = _count(coverage.get("examples")), _count(coverage.get("non_degenerate"))
+    if n is None or good is None:
+        return ""
+    why = [f"{k} {word}" for word, key in (("with axes of size 1", "size_1"), ("empty", "empty"))
+           if (k := _count(coverage.get(key))) is not None and (k or good < n)]
+    return f"{good} of {n} example{'' if n == 1 else 's'} non-degenerate" + (f" ({', '.join(why)})" if why else "")
+
+
 def _facts(r: Record, entry: Entry, several_sources: bool) -> str:
-    """The record's one-line facts: examples, time, tolerance, divergence kind, directory."""
+    """The record's one-line facts: examples, time, tolerance, coverage, divergence kind, directory."""
     items = [("examples", e(r.examples)), ("time", f"{e(fmt_num(r.duration_s))} s"),
              ("tolerance", _tolerance(r.tolerance))]
+    if coverage_text(r.coverage):
+        items.append(("coverage", e(coverage_text(r.coverage))))
     if r.divergence_kind:
         items.append(("divergence kind", f"<strong>{e(r.divergence_kind)}</strong>"))
+    side = less_accurate(r) if r.verdict == "precision" else None
+    if side:
+        items.append(("less accurate in float32", f"<strong>{e(side)}</strong>"))
     if several_sources:
         items.append(("from", f"<code>{e(entry.source.label)}</code>"))
     return '<dl class="facts">' + "".join(f"<div><dt>{k}</dt><dd>{v}</dd></div>" for k, v in items) + "</dl>"
@@ -72,33 +107,68 @@ def _not_applicable(m: dict[str, Any]) -> bool:
     return m.get("total") == 0 and str(m.get("note", "")).startswith("not applicable")
 
 
-def _metric_row(name: str, m: dict[str, Any]) -> str:
+def _sides(m: dict[str, Any]) -> tuple[str, str]:
+    """The two things a metric compared (``torch``/``tf``, ``tf.function``/``tf eager``, ...)."""
+    sides = m.get("sides")
+    if isinstance(sides, (list, tuple)) and len(sides) == 2:
+        return str(sides[0]), str(sides[1])
+    return _DEFAULT_SIDES
+
+
+def _side_label(side: str) -> str:
+    """A side as a column header names it (``tf`` reads TF, as everywhere on the page)."""
+    return "TF" if side == "tf" else side
+
+
+def _at_worst(value: Any, side: str, shown: str) -> str:
+    """A value at the worst index, prefixed with its side when the column header names another."""
+    label = "" if side == shown else f'<span class="muted">{e(side)}</span> '
+    return f'<td class="num">{label}{e(fmt_num(value, 8))}</td>'
+
+
+def _comparison(m: dict[str, Any]) -> str:
+    """Which comparison a metric used: exact, tolerance or finding (old records: a dash)."""
+    how = m.get("comparison")
+    if not how:
+        return '<td class="cmp">—</td>'
+    hint = _COMPARISONS.get(str(how))
+    title = f' title="{e(hint)}"' if hint else ""
+    return f'<td class="cmp"{title}>{e(how)}</td>'
+
+
+def _metric_row(name: str, m: dict[str, Any], header: tuple[str, str]) -> str:
     """One tensor's comparison; headroom at or above 1 is what failed, a not-applicable one is neither."""
     h = num(m.get("headroom"))
     na = _not_applicable(m)
     bad = not na and (h is None or not h < 1)
     ok = "– not applicable" if na else "✓ ok" if m.get("ok") else "✗ mismatch"
     note = f'<div class="muted">{e(m["note"])}</div>' if m.get("note") else ""
+    first, second = _sides(m)
     return (f'<tr class="{"bad" if bad else "na" if na else ""}"><th scope="row">{e(name)}{note}</th>'
             f"<td>{e(_index(m.get('shape', [])))}</td><td class=\"num\">{e(fmt_num(m.get('max_abs_error')))}</td>"
             f"<td class=\"num\">{e(fmt_num(m.get('max_rel_error')))}</td>"
             f"<td class=\"num\">{e(m.get('mismatched', '—'))} / {e(m.get('total', '—'))}</td>"
             f"<td>{e(_index(m.get('worst_index', [])))}</td>"
-            f"<td class=\"num\">{e(fmt_num(m.get('torch_value'), 8))}</td>"
-            f"<td class=\"num\">{e(fmt_num(m.get('tf_value'), 8))}</td>"
-            f"<td class=\"num\">{'—' if na else e(fmt_num(h))}</td><td>{ok}</td></tr>")
+            f"{_at_worst(m.get('torch_value'), first, header[0])}{_at_worst(m.get('tf_value'), second, header[1])}"
+            f"<td class=\"num\">{'—' if na else e(fmt_num(h))}</td><td>{ok}</td>{_comparison(m)}</tr>")
 
 
-_METRIC_HEAD = "".join(f'<th scope="col">{h}</th>' for h in (
-    "tensor", "shape", "max abs error", "max rel error", "mismatched / total", "worst index",
-    "torch at worst", "TF at worst", "headroom", "ok"))
+def _metric_head(header: tuple[str, str]) -> str:
+    """The column headers; the two value columns are named after the sides the rows compared."""
+    names = ("tensor", "shape", "max abs error", "max rel error", "mismatched / total", "worst index",
+             f"{_side_label(header[0])} at worst", f"{_side_label(header[1])} at worst", "headroom", "ok")
+    hint = "; ".join(f"{k}: {v}" for k, v in _COMPARISONS.items())
+    return ("".join(f'<th scope="col">{e(h)}</th>' for h in names)
+            + f'<th scope="col" title="{e(hint)}">comparison</th>')
+
+
 _SHOWN = 8  # rows shown before the rest fold away (a U-Net has 30 buffers)
 
 
-def _metric_table(rows: Sequence[str], caption: str) -> str:
+def _metric_table(rows: Sequence[str], caption: str, header: tuple[str, str]) -> str:
     """One metrics table."""
-    return (f'<div class="scroll"><table class="metrics"><caption>{caption}</caption><thead><tr>{_METRIC_HEAD}'
-            f"</tr></thead><tbody>{''.join(rows)}</tbody></table></div>")
+    return (f'<div class="scroll"><table class="metrics"><caption>{caption}</caption><thead><tr>'
+            f"{_metric_head(header)}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>")
 
 
 def _by_headroom(item: tuple[str, Any]) -> float:
@@ -107,17 +177,23 @@ def _by_headroom(item: tuple[str, Any]) -> float:
     return -(h if h is not None and h == h else float("inf"))
 
 
+_METRICS_OF = {"fail": "minimal failing case", "known-divergence": "minimal failing case",
+               "precision": "the float32 example furthest past the tolerance"}
+
+
 def _metrics(r: Record) -> str:
     """The per-tensor metrics table (minimal failing case, or a pass's closest example), worst first."""
     items = sorted(((n, m) for n, m in r.metrics.items() if isinstance(m, dict)), key=_by_headroom)
     if not items:
         return ""
-    what = "minimal failing case" if r.verdict in ("fail", "known-divergence") else "example closest to tolerance"
+    what = _METRICS_OF.get(r.verdict, "example closest to tolerance")
     caption = f"Per-tensor metrics ({what}); headroom = worst error / allowed error, below 1 passes"
-    rows = [_metric_row(n, m) for n, m in items]
-    out = _metric_table(rows[:_SHOWN], caption)
+    pairs = {_sides(m) for _, m in items}
+    header = next(iter(pairs)) if len(pairs) == 1 else ("first side", "second side")
+    rows = [_metric_row(n, m, header) for n, m in items]
+    out = _metric_table(rows[:_SHOWN], caption, header)
     if len(rows) > _SHOWN:
-        rest = _metric_table(rows[_SHOWN:], "the remaining tensors")
+        rest = _metric_table(rows[_SHOWN:], "the remaining tensors", header)
         out += f"<details><summary>{len(rows) - _SHOWN} more tensors</summary>{rest}</details>"
     return out
 
@@ -140,7 +216,154 @@ def _tried(r: Record) -> str:
     regime_text = ", ".join(f"{e(k)} {n}" for k, n in regimes.most_common())
     return (f'<div class="tried">{headroom_sparkline(r.per_example)}<div><p><strong>{len(params)} distinct '
             f"params</strong> over {len(cases)} examples, in the order tried (×n: tried n times):</p>"
-            f'<ul class="params">{shapes}</ul><p>value regimes: {regime_text}</p></div></div>')
+            f'<ul class="params">{shapes}</ul><p>value regimes: {regime_text}</p>{_example_notes(r)}</div></div>')
+
+
+def _example_notes(r: Record) -> str:
+    """How many examples were degenerate (and why) and how many were float32 precision effects."""
+    entries = [x for x in r.per_example if isinstance(x, dict)]
+    reasons = Counter(str(x["degenerate"]) for x in entries if x.get("degenerate"))
+    precision = Counter(str(x["precision"]) for x in entries if x.get("precision"))
+    out = ""
+    if reasons:
+        listed = "".join(f"<li><code>{e(why)}</code>{f' ×{n}' if n > 1 else ''}</li>"
+                         for why, n in reasons.most_common(_SHOWN))
+        more = f"<li>and {len(reasons) - _SHOWN} more</li>" if len(reasons) > _SHOWN else ""
+        out += (f"<p>{reasons.total()} of {len(entries)} examples degenerate:</p>"
+                f'<ul class="params">{listed}{more}</ul>')
+    if precision:
+        sides = ", ".join(f"{e(side)} {n}" for side, n in precision.most_common())
+        out += (f"<p>{precision.total()} example{'s' if precision.total() != 1 else ''} a float32 precision effect "
+                f"(the float64 replay agrees); less accurate side: {sides}</p>")
+    return out
+
+
+def _range(value: Any) -> str:
+    """A dim's [low, high] as ``1 – 4`` (one value alone when they are equal)."""
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        low, high = value
+        return str(low) if low == high else f"{low} – {high}"
+    return str(value)
+
+
+def _coverage(r: Record) -> str:
+    """What the examples covered: how many were non-degenerate, each dim's range, the options and regimes."""
+    c = r.coverage
+    if not isinstance(c, dict) or not c:
+        return ""
+    rows: list[tuple[str, str, bool]] = []
+    n, good = _count(c.get("examples")), _count(c.get("non_degenerate"))
+    if n is not None:
+        rows.append(("examples", e(n), False))
+    if good is not None:
+        rows.append(("non-degenerate", e(good), good == 0))
+    for key, label in (("size_1", "degenerate: an axis of size 1"), ("empty", "degenerate: empty")):
+        if _count(c.get(key)) is not None:
+            rows.append((label, e(c[key]), False))
+    dims = c.get("dims") if isinstance(c.get("dims"), dict) else {}
+    rows += [(f"dim <code>{e(d)}</code>", e(_range(v)), False) for d, v in dims.items()]
+    options = c.get("options") if isinstance(c.get("options"), dict) else {}
+    rows += [(f"option <code>{e(o)}</code>", ", ".join(f"<code>{e(x)}</code>" for x in
+                                                         (v if isinstance(v, list) else [v])), False)
+             for o, v in options.items()]
+    regimes = c.get("regimes")
+    if isinstance(regimes, dict) and regimes:
+        drawn = sorted(regimes.items(), key=lambda kv: -(num(kv[1]) or 0))  # most drawn first
+        rows.append(("regimes", e(", ".join(f"{k} {v}" for k, v in drawn)), False))
+    if not rows:
+        return ""
+    body = "".join(f'<tr class="{"bad" if bad else ""}"><th scope="row">{k}</th><td>{v}</td></tr>'
+                   for k, v, bad in rows)
+    text = coverage_text(c)
+    lead = f'<p class="coverage">{e(text)}.</p>' if text else ""
+    return (f'<h4>Coverage</h4>{lead}<table class="coverage"><caption class="muted">a degenerate example has an '
+            "empty tensor or an axis of size 1 that the pair lets grow</caption>"
+            f"<tbody>{body}</tbody></table>")
+
+
+def _oracle_rows(name: str, t: dict[str, Any]) -> str:
+    """One tensor's two sides against the float64 result; the less accurate one is marked in words."""
+    named = t.get("sides") if isinstance(t.get("sides"), list) else [k for k, v in t.items() if isinstance(v, dict)]
+    sides = [str(x) for x in named if isinstance(t.get(str(x)), dict)]
+    worse = t.get("less_accurate")
+    ratio = num(t.get("ratio"))
+    ratio_text = f"{fmt_num(ratio)}×" if ratio is not None else "—"
+    rows = []
+    for i, side in enumerate(sides):
+        d = t[side]
+        mark = ' <span title="further from the float64 result">◂ less accurate</span>' if side == worse else ""
+        lead = f'<th scope="rowgroup" rowspan="{len(sides)}">{e(name)}</th>' if i == 0 else ""
+        tail = f'<td class="num" rowspan="{len(sides)}">{e(ratio_text)}</td>' if i == 0 else ""
+        rows.append(
+            f'<tr class="{"worse" if side == worse else ""}">{lead}<td class="side">{e(side)}{mark}</td>'
+            f'<td class="num">{e(fmt_num(d.get("max_abs")))}</td><td class="num">{e(fmt_num(d.get("ulps")))}</td>'
+            f'<td class="num">{e(fmt_num(d.get("tolerances")))}</td><td>{e(_index(d.get("index", [])))}</td>'
+            f'<td class="num">{e(fmt_num(d.get("value"), 8))}</td><td class="num">{e(fmt_num(d.get("float64"), 8))}'
+            f"</td>{tail}</tr>")
+    return f"<tbody>{''.join(rows)}</tbody>" if rows else ""  # one row group per tensor
+
+
+def _worst_tolerances(t: Any) -> float:
+    """Sort key of an oracle tensor: the furthest side's multiples of the tolerance, largest first."""
+    if not isinstance(t, dict):
+        return 0.0
+    found = [num(v.get("tolerances")) for v in t.values() if isinstance(v, dict)]
+    return -max((x for x in found if x is not None and x == x), default=0.0)
+
+
+_ORACLE_HEAD = "".join(f'<th scope="col">{h}</th>' for h in (
+    "tensor", "side", "max abs error vs float64", "ulps", "× float32 tolerance", "at index", "float32 value",
+    "float64 value", "ratio (less / more accurate)"))
+
+
+def _judgement(o: dict[str, Any]) -> str:
+    """A float32 divergence judged against the float64 replay: who is further off, and by how much."""
+    side = o.get("less_accurate")
+    lead = (f'<p class="oracle">Less accurate in float32: <strong>{e(side)}</strong> (its float32 result is further '
+            "from the float64 result)</p>" if side
+            else '<p class="oracle">The oracle could not name a less accurate side.</p>')
+    summary = f"<p>{e(o['summary'])}</p>" if o.get("summary") else ""
+    tensors = o.get("tensors") if isinstance(o.get("tensors"), dict) else {}
+    items = sorted(((str(n), t) for n, t in tensors.items() if isinstance(t, dict)),
+                   key=lambda kv: _worst_tolerances(kv[1]))
+    table = ""
+    if items:
+        rows = "".join(_oracle_rows(n, t) for n, t in items)
+        table = (f'<div class="scroll"><table class="oracle"><caption>Each side\'s float32 result against the '
+                 f"float64 result, per tensor</caption><thead><tr>{_ORACLE_HEAD}</tr></thead>{rows}"
+                 "</table></div>")
+    return lead + summary + table
+
+
+def _float64_evidence(o: dict[str, Any]) -> str:
+    """A float64 divergence the size of float32 rounding: which side computes in float32, and the operations."""
+    summary = f'<p class="oracle">{e(o["summary"])}</p>' if o.get("summary") else ""
+    sized = ("<p>The divergence is the size of float32 rounding: it would pass the float32 tolerance.</p>"
+             if o.get("float32_sized") else "")
+    ops = o.get("low_precision_ops") if isinstance(o.get("low_precision_ops"), dict) else {}
+    named = o.get("side")
+    rows = "".join(
+        f'<tr class="{"worse" if s == named else ""}"><th scope="row">{e(s)}'
+        f'{" ◂ computes in float32" if s == named else ""}</th><td>'
+        + (", ".join(f"<code>{e(x)}</code>" for x in found) if isinstance(found, list) and found
+           else '<span class="muted">none seen</span>' if not found else f"<code>{e(found)}</code>")
+        + "</td></tr>" for s, found in ops.items())
+    table = ('<table class="oracle"><caption>float32 operations seen inside this float64 run</caption><thead><tr>'
+             f'<th scope="col">side</th><th scope="col">operations</th></tr></thead><tbody>{rows}</tbody></table>'
+             if rows else "")
+    return summary + sized + table
+
+
+def _oracle(r: Record) -> str:
+    """The float64 oracle's account: a float32 record's judgement, or a float64 record's float32 evidence."""
+    o = r.oracle
+    if not isinstance(o, dict) or not o:
+        return ""
+    judged = "tensors" in o or "less_accurate" in o
+    body = _judgement(o) if judged else _float64_evidence(o)
+    ref = f'<p class="muted">reference: {e(o["reference"])}</p>' if o.get("reference") else ""
+    title = "Float64 oracle" if judged else "Float32 evidence in a float64 run"
+    return f"<h4>{title}</h4>{body}{ref}"
 
 
 def _reproduction(r: Record) -> str:
@@ -201,8 +424,8 @@ def _message(r: Record) -> str:
 def _body(entry: Entry, several_sources: bool) -> str:
     """Everything recorded about one record, most decisive first."""
     r = entry.record
-    return (_facts(r, entry, several_sources) + _message(r) + _error(r) + _reproduction(r) + _localisation(r)
-            + trajectory_block(r) + _metrics(r) + _tried(r) + execution_block(r))
+    return (_facts(r, entry, several_sources) + _message(r) + _error(r) + _oracle(r) + _reproduction(r)
+            + _localisation(r) + trajectory_block(r) + _metrics(r) + _coverage(r) + _tried(r) + execution_block(r))
 
 
 def _worst_headroom(cell: Cell) -> str:
@@ -215,11 +438,24 @@ def _worst_headroom(cell: Cell) -> str:
             f"headroom {e(fmt_num(max(found)))}</span>")
 
 
+def _summary_note(cell: Cell) -> str:
+    """What a collapsed precision or inconclusive block says beside its badge."""
+    if cell.conflict:
+        return ""
+    r = cell.entries[0].record
+    side = less_accurate(r) if r.verdict == "precision" else None
+    if side:
+        return f' <span class="muted">{e(side)} less accurate</span>'
+    if r.verdict == "inconclusive" and coverage_text(r.coverage):
+        return f' <span class="muted">{e(coverage_text(r.coverage))}</span>'
+    return ""
+
+
 def _cell_block(cell: Cell, several_sources: bool) -> str:
     """One key: a collapsible block, open when it needs a look; conflicts side by side."""
     open_attr = " open" if cell.verdict in _OPEN else ""
     summary = (f'<summary><h3>{e(_key_label(cell.key))} {verdict_badge(cell.verdict)}'
-               f"{_worst_headroom(cell)}</h3></summary>")
+               f"{_summary_note(cell)}{_worst_headroom(cell)}</h3></summary>")
     if cell.conflict:
         sides = "".join(f'<div class="side"><h4>from <code>{e(en.source.label)}</code>: '
                         f"{verdict_badge(en.record.verdict)}</h4>{_body(en, False)}</div>" for en in cell.entries)

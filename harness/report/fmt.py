@@ -12,14 +12,20 @@ import math
 import re
 from typing import Any
 
-__all__ = ["SYMBOL", "VERDICT_ORDER", "e", "fmt_num", "fmt_seconds", "num", "slug", "verdict_badge"]
+__all__ = ["NEEDS_A_LOOK", "SHORT", "SYMBOL", "VERDICT_ORDER", "e", "fmt_num", "fmt_seconds", "num", "slug",
+           "verdict_badge"]
 
 # Worst first: the order rows sort in and the order counts are listed in.
-VERDICT_ORDER = ("conflict", "error", "fail", "known-divergence", "skip", "pass")
+# ``precision`` (float32 only, float64 agrees) and ``inconclusive`` (only degenerate examples)
+# are neither pass nor fail: they sort between the failures and the expected outcomes.
+VERDICT_ORDER = ("conflict", "error", "fail", "precision", "inconclusive", "known-divergence", "skip", "pass")
 # Text next to every colour: a verdict is never told by colour alone.
-SYMBOL = {"pass": "✓", "fail": "✗", "known-divergence": "≈", "error": "!", "skip": "–", "conflict": "⚠"}
-SHORT = {"pass": "pass", "fail": "fail", "known-divergence": "known", "error": "error", "skip": "skip",
-         "conflict": "conflict"}
+SYMBOL = {"pass": "✓", "fail": "✗", "precision": "±", "inconclusive": "?", "known-divergence": "≈", "error": "!",
+          "skip": "–", "conflict": "⚠"}
+SHORT = {"pass": "pass", "fail": "fail", "precision": "precision", "inconclusive": "inconclusive",
+         "known-divergence": "known", "error": "error", "skip": "skip", "conflict": "conflict"}
+# What needs a look: listed under the summary's headline and opened in the details.
+NEEDS_A_LOOK = ("conflict", "error", "fail", "precision", "inconclusive")
 
 
 def e(value: Any) -> str:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from harness.gate import cpu_difference
 from harness.report.assets import CSS
 from harness.report.fmt import e, fmt_num
 
@@ -18,9 +19,12 @@ __all__ = ["write_page"]
 
 def _environment(label: str, side: Any) -> str:
     env = side.environment
+    vector = env.get("cpu_vector_extensions") or {}
+    cpu = f"{env.get('cpu', '')} ({vector.get('torch_cpu_capability', 'torch capability unknown')})"
     return (f'<tr><th scope="row">{e(label)}</th><td>{e(", ".join(map(str, side.directories)))}</td>'
             f"<td>{e(env.get('torch_version'))}</td><td>{e(env.get('tensorflow_version'))}</td>"
-            f"<td>{e(env.get('keras_version'))}</td><td>{len(side.records)}</td><td>{len(side.benchmarks)}</td></tr>")
+            f"<td>{e(env.get('keras_version'))}</td><td>{e(cpu)}</td><td>{len(side.records)}</td>"
+            f"<td>{len(side.benchmarks)}</td></tr>")
 
 
 def _findings(findings: Sequence[Any]) -> str:
@@ -51,15 +55,18 @@ def _drift(rows: Sequence[dict[str, Any]]) -> str:
 def write_page(verdict: Any, thresholds: Any, target: Path) -> Path:
     """Write the page to ``target`` and return it."""
     state = "FAIL (exit 1): " + ", ".join(verdict.failing_pairs) if verdict.code else "PASS (exit 0)"
+    cpu = cpu_difference(verdict.base, verdict.cand)
+    note = f'<p class="note">{e(cpu)}</p>' if cpu else ""
     page = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>conform gate</title>'
         f"<style>{CSS}</style></head><body><header><h1>Upgrade gate: {e(state)}</h1>"
         f'<p class="muted">Thresholds: error growth {e(fmt_num(thresholds.max_error_growth))}x, slowdown '
         f"{e(fmt_num(thresholds.max_slowdown))}%, drift {e(fmt_num(thresholds.max_drift))} tolerance(s).</p></header>"
         '<main><section><h2>Runs</h2><table><thead><tr><th scope="col">side</th><th scope="col">directories</th>'
-        '<th scope="col">torch</th><th scope="col">tensorflow</th><th scope="col">keras</th>'
+        '<th scope="col">torch</th><th scope="col">tensorflow</th><th scope="col">keras</th><th scope="col">cpu</th>'
         '<th scope="col">records</th><th scope="col">benchmarks</th></tr></thead><tbody>'
-        f"{_environment('baseline', verdict.base)}{_environment('candidate', verdict.cand)}</tbody></table></section>"
+        f"{_environment('baseline', verdict.base)}{_environment('candidate', verdict.cand)}</tbody></table>{note}"
+        "</section>"
         f"<section><h2>Findings</h2>{_findings(verdict.findings)}</section>"
         f"<section><h2>Golden drift per framework</h2>{_drift(verdict.drift)}</section></main></body></html>\n"
     )

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from harness.report.details import pair_id, record_id
+from harness.report.details import less_accurate, pair_id, record_id
 from harness.report.dimensions import DIMENSIONS, meaning, ordered
 from harness.report.fmt import SHORT, SYMBOL, VERDICT_ORDER, e, verdict_badge
 from harness.report.model import Cell, Column, Report
+from harness.results import MEANINGS, VERDICTS
 
 __all__ = ["matrix_section"]
 
@@ -55,7 +56,8 @@ def _title(cell: Cell) -> str:
     where = " · ".join(cell.key)
     if cell.conflict:
         return f"{where}: conflict — " + "; ".join(f"{en.source.label}: {en.record.verdict}" for en in cell.entries)
-    return f"{where}: {cell.verdict}"
+    side = less_accurate(cell.entries[0].record) if cell.verdict == "precision" else None
+    return f"{where}: {cell.verdict}" + (f" ({side}'s float32 result is less accurate)" if side else "")
 
 
 def _cell(report: Report, pair: str, column: Column) -> str:
@@ -91,11 +93,12 @@ def _filters(report: Report) -> str:
             "</output></form>")
 
 
+_CONFLICT = "two records for one key (merged runs)"
+
+
 def _legend() -> str:
-    """What the symbols mean, in words."""
-    items = [("pass", "frameworks agree within tolerance"), ("fail", "they diverge (or a declared divergence "
-             "vanished)"), ("known-divergence", "a declared divergence reproduced"), ("error", "a side raised"),
-             ("skip", "mode not checked, with a reason"), ("conflict", "two records for one key (merged runs)")]
+    """What the symbols mean, in words: every verdict a record can have (``MEANINGS``), then conflict."""
+    items = [(v, MEANINGS.get(v, "")) for v in VERDICTS] + [("conflict", _CONFLICT)]
     text = "".join(f"<li>{verdict_badge(v)} {e(why)}</li>" for v, why in items)
     return f'<ul class="legend">{text}<li><span class="v c-none">·</span> not run</li></ul>'
 

@@ -13,11 +13,11 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
-from harness.report.details import declared, in_modes, pair_id, record_id
+from harness.report.details import declared, in_modes, less_accurate, pair_id, record_id
 from harness.report.dimensions import meaning, ordered
-from harness.report.fmt import VERDICT_ORDER, e, verdict_badge
+from harness.report.fmt import NEEDS_A_LOOK, VERDICT_ORDER, e, verdict_badge
 from harness.report.model import Cell, Report, Source
-from harness.results import VERDICTS
+from harness.results import MEANINGS, VERDICTS
 
 __all__ = ["environment_table", "summary_section"]
 
@@ -114,7 +114,8 @@ def environment_table(report: Report) -> str:
 def _counts(report: Report) -> str:
     """Verdict counts over all records, each with its symbol and its word."""
     counts = Counter(r.verdict for r in report.records())
-    items = "".join(f'<li>{verdict_badge(v)} <strong class="count">{counts[v]}</strong></li>' for v in VERDICTS)
+    items = "".join(f'<li title="{e(MEANINGS.get(v, ""))}">{verdict_badge(v)} <strong class="count">{counts[v]}'
+                    "</strong></li>" for v in VERDICTS)
     conflicts = sum(1 for c in report.cells.values() if c.conflict)
     if conflicts:
         keys = "key" if conflicts == 1 else "keys"
@@ -150,9 +151,19 @@ def _breakdown(report: Report) -> str:
             f'<td></td>{head}<th scope="col">total</th></tr></thead>{groups}</table>')
 
 
+def _note(cell: Cell) -> str:
+    """What a listed cell adds to its badge: the less accurate side of a precision record."""
+    side = less_accurate(cell.entries[0].record) if cell.verdict == "precision" else None
+    return f' <span class="muted">({e(side)} less accurate)</span>' if side else ""
+
+
 def _attention(report: Report) -> str:
-    """The headline: everything fine, or per pair links to what needs a look (fail, error, conflict)."""
-    bad = [c for c in report.cells.values() if c.verdict in ("fail", "error", "conflict")]
+    """The headline: everything fine, or per pair links to what needs a look.
+
+    Failures, errors and conflicts make the headline bad; precision effects and inconclusive
+    checks are listed too (neither is a pass), under a milder headline when they are all there is.
+    """
+    bad = [c for c in report.cells.values() if c.verdict in NEEDS_A_LOOK]
     if not bad:
         return '<p class="headline ok">✓ Every check passed or reproduced its declared divergence.</p>'
     by_pair: dict[str, list[Cell]] = {}
@@ -161,10 +172,12 @@ def _attention(report: Report) -> str:
     items = "".join(
         f'<li><a href="#{pair_id(pair)}"><strong>{e(pair)}</strong></a>: '
         + ", ".join(f'<a href="#{record_id(c.key)}">{e(report.short_label(c.key))}</a>'
-                    f" {verdict_badge(c.verdict, False)}"
+                    f" {verdict_badge(c.verdict, False)}{_note(c)}"
                     for c in cells) + "</li>"
         for pair, cells in by_pair.items())
-    return (f'<p class="headline bad">✗ {len(bad)} result{"s" if len(bad) != 1 else ""} in {len(by_pair)} '
+    hard = any(c.verdict in ("fail", "error", "conflict") for c in bad)
+    mark, cls = ("✗", "bad") if hard else ("?", "warn")
+    return (f'<p class="headline {cls}">{mark} {len(bad)} result{"s" if len(bad) != 1 else ""} in {len(by_pair)} '
             f'pair{"s" if len(by_pair) != 1 else ""} need a look:</p><ul class="attention">{items}</ul>')
 
 

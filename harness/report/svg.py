@@ -40,13 +40,14 @@ def _failed(h: float) -> bool:
     return not h < 1
 
 
-def _sparkline_title(values: Sequence[float]) -> str:
+def _sparkline_title(values: Sequence[float], precision: int = 0) -> str:
     """The chart in words, for screen readers and hover."""
     over = sum(1 for h in values if _failed(h))
     finite = [h for h in values if not math.isnan(h)]
+    prec = f", {precision} of them float32 precision effects (float64 agrees)" if precision else ""
     return (f"headroom (error / allowed, log scale) over {len(values)} examples in the order tried: "
             f"lowest {fmt_num(min(finite, default=0))}, highest {fmt_num(max(finite, default=0))}; "
-            f"{over} at or above the tolerance edge 1.0 (dashed line)")
+            f"{over} at or above the tolerance edge 1.0 (dashed line){prec}")
 
 
 def _dots(cls: str, points: Sequence[tuple[float, float]]) -> str:
@@ -67,8 +68,14 @@ def _axis(low: float, high: float, y: Callable[[float], float], zero: bool) -> s
 
 
 def headroom_sparkline(per_example: Sequence[dict[str, Any]]) -> str:
-    """Headroom per example in the order tried; dots on or above the dashed line (1.0) failed."""
-    values = [h for h in (num(x.get("headroom")) for x in per_example if isinstance(x, dict)) if h is not None]
+    """Headroom per example in the order tried; dots on or above the dashed line (1.0) failed.
+
+    An example the float64 oracle judged a float32 precision effect (``precision`` set) is a dot
+    of its own colour, and the title counts them.
+    """
+    shown = [(h, bool(x.get("precision"))) for x in per_example if isinstance(x, dict)
+             if (h := num(x.get("headroom"))) is not None]
+    values = [h for h, _ in shown]
     if not values:
         return ""
     logs = [_log(h) for h in values]
@@ -81,10 +88,11 @@ def headroom_sparkline(per_example: Sequence[dict[str, Any]]) -> str:
 
     points = [(_LEFT + i * step, y(v)) for i, v in enumerate(logs)]
     path = " ".join(f"{x:.1f},{yy:.1f}" for x, yy in points)
-    dots = "".join(_dots(cls, [p for p, h in zip(points, values, strict=True) if _failed(h) == (cls == "bad")])
-                   for cls in ("ok", "bad"))
+    kinds = ["prec" if prec and _failed(h) else "bad" if _failed(h) else "ok" for h, prec in shown]
+    dots = "".join(_dots(cls, [p for p, k in zip(points, kinds, strict=True) if k == cls])
+                   for cls in ("ok", "prec", "bad"))
     edge = y(0.0)
-    title = _sparkline_title(values)
+    title = _sparkline_title(values, kinds.count("prec"))
     return (f'<svg class="spark" width="{_W}" height="{_H}" viewBox="0 0 {_W} {_H}" role="img" '
             f'aria-label="{e(title)}"><title>{e(title)}</title>'
             f'<line x1="{_LEFT - 4}" x2="{_W}" y1="{edge:.1f}" y2="{edge:.1f}" class="edge"/>'
