@@ -69,7 +69,7 @@ def test_keras_sgd_rounds_the_learning_rate_to_float32_even_for_float64_weights(
 
 
 def test_tf_batch_normalization_folds_the_mean_into_the_offset_and_loses_float32_digits():
-    """Why FOLDED_OFFSET is declared: a tight batch around 1 normalised with eps 1e-5."""
+    """What the catalogue's batch-norm precision records show: a tight batch around 1 normalised with eps 1e-5."""
     t = torch()
     x = np.array([0.9999, 1.0001], np.float32)
     mean, var, eps = x.mean(), x.var(), 1e-5

@@ -24,7 +24,7 @@ from conformance.catalogue import (
     twins,
 )
 from harness import frameworks
-from harness.bridge import CONV2D_OIHW_TO_HWIO, CONV_TRANSPOSE2D_IOHW_TO_HWOI, TRANSPOSE
+from harness.layouts import CONV2D_OIHW_TO_HWIO, CONV_TRANSPOSE2D_IOHW_TO_HWOI, TRANSPOSE
 from harness.spec import Bench, Builtin, KnownDivergence, LayerPair, Link, Origin, Params, Stage, Tensor, TorchOnly
 
 __all__ = ["PAIRS"]
@@ -502,24 +502,7 @@ PAIRS: tuple[LayerPair, ...] = (
         output_layout="channels_first",
         # ``bottom`` is an nn.Sequential in torch and a plain list in Keras: its two ConvBlocks are the stages.
         stages=_stages("down1", "down2", "down3", "bottom.0", "bottom.1", "up3", "up2", "up1", "final"),
-        **{
-            **BATCH_NORM_TRAINING,
-            "known_divergences": (
-                *BATCH_NORM_TRAINING["known_divergences"],
-                KnownDivergence(
-                    "train_step",
-                    reason=(
-                        "float64, an 8x8 input: the bottleneck's batch norms see two values per channel (batch 2 "
-                        "at 1x1), whose normalisation is ill-conditioned, and five SGD steps amplify rounding: "
-                        "the per-step weight divergence went 2e-14, 2e-14, 2e-14, 8e-12, 3.5e-9 (x400 a step "
-                        "at the end; 1.2x the float64 allowance at step 5; batch 2, base 2, seed 340). Only "
-                        "such draws show it"
-                    ),
-                    dtypes=("float64",),
-                    strict=False,
-                ),
-            ),
-        },
+        **BATCH_NORM_TRAINING,
         bench=Bench(
             # ~40 layers: eager Keras spends ~45 ms on them at any size (the small one shows it), so the large
             # size stays modest, 144 MFLOP, ~12 ms of torch forward and backward on two cores

@@ -107,10 +107,7 @@ PAIRS: tuple[LayerPair, ...] = (
         tf=lambda p: _tf().MyModel(p["num_classes"], hidden=p["hidden"]),
         # one class makes the softmax constant (Keras warns that it is almost surely a mistake)
         dims={"batch": _BATCH, "in_features": _FEATURES, "hidden": _FEATURES, "num_classes": st.integers(2, 6)},
-        # Inputs of 1e3 saturate the softmax, where its float32 gradient is cancellation noise in
-        # both frameworks (measured: 1.1e-5 relative on gradients of 1e-9; float64 agrees). The
-        # 'large' regime stays on for every softmax-free pair.
-        inputs=(Tensor("x", ("batch", "in_features"), regimes=("normal", "zeros", "ties", "tiny")),),
+        inputs=(Tensor("x", ("batch", "in_features")),),
         weights={**dense_map("dense1"), **dense_map("dense2")},
         stages=(Stage("dense1", "dense1", "dense1"), Stage("dense2", "dense2", "dense2")),
         description="A keras.Model subclass of two MyDense layers (relu, then softmax) vs an nn.Module.",

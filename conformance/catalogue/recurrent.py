@@ -11,7 +11,7 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from conformance.catalogue import SEED_001, TRAIN_STEP, dense_flops, twins
-from harness.bridge import TRANSPOSE
+from harness.layouts import TRANSPOSE
 from harness.spec import Bench, KnownDivergence, LayerPair, Link, Origin, Params, Stage, Tensor
 
 __all__ = ["PAIRS"]
@@ -20,31 +20,9 @@ __all__ = ["PAIRS"]
 _BATCH = st.integers(1, 3)
 _SIZE = st.integers(1, 8)
 _CELL_DIMS = {"batch": _BATCH, "input_size": _SIZE, "hidden": _SIZE}
-# Inputs of 1e3 saturate the tanh, whose gradient 1 - h^2 is then cancellation noise: float64
-# torch and TF round tanh(z) near +-1 to different neighbours (measured: on 73% of z in [3, 20],
-# up to 4.5 ulps), so gradients of ~1e-7 differ by ~4e-6 relative. The 'large' regime stays on
-# for every tanh-free pair.
-_REGIMES = ("normal", "zeros", "ties", "tiny")
-_CELL_INPUTS = (
-    Tensor("x", ("batch", "input_size"), regimes=_REGIMES),
-    Tensor("h", ("batch", "hidden"), regimes=_REGIMES),
-)
-# The same cancellation in float32 at ordinary inputs: where a draw nears saturation, TF's
-# float32 tanh (~5 ulps off where torch's is correctly rounded) leaves 1 - h^2 visibly apart.
-# Only such draws show it; float64 is the arbiter, and stays strict.
-_FLOAT32_TANH = KnownDivergence(
-    "gradient",
-    reason=(
-        "float32: TF's tanh is ~5 ulps off where torch's is correctly rounded; where a unit nears saturation "
-        "(h ~ 0.99997, so 1 - h^2 ~ 5e-5) the gradient 1 - h^2 is a cancellation and those ulps become "
-        "0.17% (measured: my_rnn_cell_001, 1x1, a zeros-regime draw, 151x the float32 allowance; float64 "
-        "agrees). Only draws that near saturation show it"
-    ),
-    dtypes=("float32",),
-    strict=False,
-)
+_CELL_INPUTS = (Tensor("x", ("batch", "input_size")), Tensor("h", ("batch", "hidden")))
 _SEQUENCE_DIMS = {"batch": _BATCH, "time": st.integers(1, 5), "input_size": _SIZE, "hidden": _SIZE}
-_SEQUENCE_X = (Tensor("x", ("batch", "time", "input_size"), regimes=_REGIMES),)
+_SEQUENCE_X = (Tensor("x", ("batch", "time", "input_size")),)
 
 
 def _cell(torch_path: str, tf_path: str, *, biases: bool = True) -> dict[str, Link | str]:
@@ -96,7 +74,6 @@ PAIRS: tuple[LayerPair, ...] = (
         inputs=_CELL_INPUTS,
         weights=_cell("", "cell"),
         description="One step h' = tanh(x W_ih + b_ih + h W_hh + b_hh), both sides called f(x, h).",
-        known_divergences=(_FLOAT32_TANH,),
         train_step=TRAIN_STEP,
         bench=_CELL_BENCH,
     ),
@@ -136,7 +113,6 @@ PAIRS: tuple[LayerPair, ...] = (
         weights=_cell("cell", "cell"),
         stages=(Stage("cell", "cell", "cell"),),
         description="Every step's hidden state and the final one, from a zero initial state; one stage per step.",
-        known_divergences=(_FLOAT32_TANH,),
         train_step=TRAIN_STEP,
         bench=_SEQUENCE_BENCH,
     ),
@@ -153,7 +129,6 @@ PAIRS: tuple[LayerPair, ...] = (
         # loop, on step 0, to learn the output's dtype and shape (the value is discarded), so TF
         # logs time + 1 cell calls against torch's time.
         description="As my_rnn_sequence_001, through Keras's while-loop path (the tutorial's default).",
-        known_divergences=(_FLOAT32_TANH,),
         train_step=TRAIN_STEP,
         bench=_SEQUENCE_BENCH,
     ),
