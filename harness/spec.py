@@ -177,8 +177,9 @@ class KnownDivergence:
     fixed bug or a changed framework cannot hide behind an old declaration. ``strict=False``
     is for a real difference that only some draws provoke (its reason must say which): not
     seeing it is then a pass that says so. A float32 precision effect is not declared: the
-    float64 oracle reports it as a ``precision`` record that names the less accurate side. ``regimes`` limits it to cases drawn in those
-    value regimes (``("large",)``); a divergence in any other regime still fails.
+    float64 oracle reports it as a ``precision`` record that names the less accurate side.
+    ``regimes`` limits it to cases drawn in those value regimes (``("large",)``); a
+    divergence in any other regime still fails.
     """
 
     check: str
