@@ -4,6 +4,18 @@ Why line by line: a run that dies half way still leaves every finished record on
 reader can say exactly which line of which file is corrupt. Why versioned: the gate will
 compare result sets written months apart; a set this version cannot read is refused with a
 message, never misread.
+
+What a reader accepts, and why: a results file is input, often from another machine, so every
+line is checked before it becomes a record: UTF-8, at most ``MAX_LINE`` bytes, JSON nested no
+deeper than Python can parse, every field of the type the schema says, no string longer than
+``MAX_STRING`` characters. Anything else is refused with the file and the line. The one
+exception is a last line cut short without its newline: that is the trace of a killed run,
+so its complete records are read and the cut is reported (``ResultSet.cut``), and a writer
+that appends to such a file first removes the partial line.
+
+``run.json`` beside the records says whether the run finished: when it started and ended, its
+exit status, what was selected and how many checks that was, so that a reader can say
+"interrupted after N of M checks" instead of presenting a partial run as a whole one.
 """
 
 from __future__ import annotations
@@ -17,14 +29,21 @@ from typing import Any
 
 __all__ = [
     "BENCHMARKS_FILE",
-    "RESULTS_FILE",
-    "SCHEMA_VERSION",
+    "ENVIRONMENT_FILE",
+    "MAX_LINE",
+    "MAX_STRING",
     "MEANINGS",
+    "RESULTS_FILE",
+    "RUN_FILE",
+    "SCHEMA_VERSION",
     "VERDICTS",
     "Record",
+    "ResultSet",
     "ResultsError",
     "ResultsWriter",
+    "read_directory",
     "read_records",
+    "read_run",
 ]
 
 SCHEMA_VERSION = 3
@@ -35,6 +54,12 @@ READABLE_VERSIONS = (1, 2, SCHEMA_VERSION)
 RESULTS_FILE = "results.jsonl"
 ENVIRONMENT_FILE = "environment.json"
 BENCHMARKS_FILE = "benchmarks.json"  # pytest-benchmark's --benchmark-json, written by `conform bench`
+RUN_FILE = "run.json"
+# A record's line is a few kB (every example's case and headroom); 16 MiB is far beyond any real
+# one and keeps a reader from parsing a corrupted file into memory first.
+MAX_LINE = 16 * 1024 * 1024
+# The longest string a record may hold: a message or a traceback is a few kB.
+MAX_STRING = 1_000_000
 VERDICTS = ("pass", "fail", "precision", "inconclusive", "known-divergence", "error", "skip")
 # What each verdict means, for people (the report, the README and ``--fail-on`` help).
 MEANINGS = {
@@ -117,10 +142,65 @@ class Record:
         unknown = set(data) - known
         if unknown:
             raise ResultsError(f"{where}: unknown fields {sorted(unknown)} for schema_version {version}")
+        for name, value in data.items():
+            allowed = _FIELD_TYPES[name]
+            if not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
+                names = " or ".join("null" if t is type(None) else t.__name__ for t in allowed)
+                raise ResultsError(f"{where}: field {name!r} must be {names}, found {type(value).__name__}")
+        _check_nested(data, where)
+        _check_strings(data, where)
         try:
             return cls(**data)
         except (TypeError, ValueError) as exc:
             raise ResultsError(f"{where}: not a valid record: {exc}") from None
+
+
+_NONE = type(None)
+# The JSON type of every field (a number may be an int or a float; inf/NaN are written as strings).
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    **dict.fromkeys(("pair", "check", "dtype", "device", "mode", "verdict", "message", "run_id"), (str,)),
+    **dict.fromkeys(("origin", "metrics", "tolerance"), (dict,)),
+    **dict.fromkeys(("minimal_case", "localisation", "execution", "coverage", "oracle", "error"), (dict, _NONE)),
+    **dict.fromkeys(("repro", "known_divergence", "divergence_kind"), (str, _NONE)),
+    "trajectory": (list, _NONE),
+    "per_example": (list,),
+    "examples": (int,),
+    "schema_version": (int,),
+    "duration_s": (int, float),
+}
+
+
+def _numeric(value: Any) -> bool:
+    """A number as records hold one: int or float, or the strings that stand for inf and NaN."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)) or value in ("inf", "-inf", "nan")
+
+
+def _check_nested(data: dict[str, Any], where: str) -> None:
+    """The nested numbers the report and the gate compute with: headrooms and the coverage counts."""
+    for name, metric in data.get("metrics", {}).items():
+        if not isinstance(metric, dict) or not _numeric(metric.get("headroom", 0)):
+            raise ResultsError(f"{where}: metric {name!r} must be an object with a numeric headroom")
+    for i, example in enumerate(data.get("per_example", [])):
+        if not isinstance(example, dict) or not _numeric(example.get("headroom", 0)):
+            raise ResultsError(f"{where}: per_example[{i}] must be an object with a numeric headroom")
+    coverage = data.get("coverage") or {}
+    for key in ("examples", "non_degenerate"):
+        if key in coverage and not (isinstance(coverage[key], int) and not isinstance(coverage[key], bool)):
+            raise ResultsError(f"{where}: coverage.{key} must be an int")
+
+
+def _check_strings(data: Any, where: str) -> None:
+    """Refuse a string longer than ``MAX_STRING`` anywhere in a record (iteratively: no recursion limit)."""
+    todo = [data]
+    while todo:
+        value = todo.pop()
+        if isinstance(value, str) and len(value) > MAX_STRING:
+            raise ResultsError(f"{where}: a string of {len(value):,} characters (at most {MAX_STRING:,} are read)")
+        if isinstance(value, dict):
+            todo.extend(value.keys())
+            todo.extend(value.values())
+        elif isinstance(value, list):
+            todo.extend(value)
 
 
 def _finite(value: Any) -> Any:
@@ -135,12 +215,17 @@ def _finite(value: Any) -> Any:
 
 
 class ResultsWriter:
-    """Appends records to ``DIR/results.jsonl``, flushing each, so a crash loses nothing."""
+    """Appends records to ``DIR/results.jsonl``, flushing each, so a crash loses nothing.
+
+    A partial last line (a killed run's) is removed before the first append, so a record is
+    never glued onto the remains of another.
+    """
 
     def __init__(self, directory: Path):
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.path = self.directory / RESULTS_FILE
+        _drop_partial_line(self.path)
         self._file = self.path.open("a", encoding="utf-8")
 
     def write(self, record: Record) -> None:
@@ -150,31 +235,107 @@ class ResultsWriter:
     def write_environment(self, environment: dict[str, Any]) -> None:
         (self.directory / ENVIRONMENT_FILE).write_text(json.dumps(environment, indent=2, sort_keys=True) + "\n")
 
+    def write_run(self, run: dict[str, Any]) -> None:
+        """run.json, replaced whole (written to a temporary file first, so a reader never sees half of it)."""
+        temporary = self.directory / f".{RUN_FILE}.tmp"
+        temporary.write_text(json.dumps(run, indent=2, sort_keys=True) + "\n")
+        temporary.replace(self.directory / RUN_FILE)
+
     def close(self) -> None:
         self._file.close()
 
 
-def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    with path.open(encoding="utf-8") as handle:
+def _drop_partial_line(path: Path) -> None:
+    if not path.is_file():
+        return
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        with path.open("r+b") as handle:
+            handle.truncate(data.rfind(b"\n") + 1)
+
+
+@dataclass
+class ResultSet:
+    """One result directory as read: its records, a cut last line if any, and its run.json."""
+
+    directory: Path
+    records: list[Record]
+    cut: str | None = None
+    run: dict[str, Any] | None = None
+
+    @property
+    def interrupted(self) -> str | None:
+        """Why this run is incomplete ("interrupted after N of M checks"), or None when it finished."""
+        run = self.run or {}
+        status = run.get("status")
+        if status in (None, "finished"):
+            return self.cut and f"{self.cut} (no run.json says how the run ended)"
+        selected = run.get("selected")
+        of = f" of {selected}" if isinstance(selected, int) else ""
+        how = "was interrupted" if status == "interrupted" else "did not finish (killed, or still running)"
+        return f"the run {how} after {len(self.records)}{of} checks"
+
+
+def _lines(path: Path) -> Iterator[tuple[int, bytes, bool]]:
+    """(number, bytes, has its newline) of every non-blank line."""
+    with path.open("rb") as handle:
         for number, line in enumerate(handle, 1):
             if line.strip():
-                yield number, line
+                yield number, line, line.endswith(b"\n")
+
+
+def _parse(line: bytes, where: str) -> Any:
+    if len(line) > MAX_LINE:
+        raise ResultsError(f"{where}: a line of {len(line):,} bytes (at most {MAX_LINE:,} are read)")
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ResultsError(f"{where}: not UTF-8 (byte {exc.start}: {exc.reason})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ResultsError(f"{where}: corrupt line ({exc.msg}); the file was truncated or edited") from None
+    except RecursionError:
+        raise ResultsError(f"{where}: JSON nested too deeply to be a record") from None
+
+
+def read_run(directory: Path) -> dict[str, Any] | None:
+    """A directory's run.json, or None where there is none (a run of an older version)."""
+    path = Path(directory) / RUN_FILE
+    if not path.is_file():
+        return None
+    data = _parse(path.read_bytes(), str(path))
+    if not isinstance(data, dict):
+        raise ResultsError(f"{path}: expected a JSON object, found {type(data).__name__}")
+    return data
+
+
+def read_directory(directory: Path) -> ResultSet:
+    """Every complete record of one result directory; a cut last line is reported, anything else refused."""
+    path = Path(directory) / RESULTS_FILE
+    if not path.is_file():
+        raise ResultsError(f"{directory}: no {RESULTS_FILE} (is this a result directory of `conform run`?)")
+    try:
+        lines = list(_lines(path))
+    except OSError as exc:
+        raise ResultsError(f"{path}: cannot be read ({exc})") from None
+    records: list[Record] = []
+    cut = None
+    for index, (number, line, complete) in enumerate(lines):
+        where = f"{path}:{number}"
+        try:
+            data = _parse(line, where)
+        except ResultsError:
+            if complete or index != len(lines) - 1:
+                raise
+            cut = f"{where} was cut short (a killed run); its record is left out"
+            break
+        if not isinstance(data, dict):
+            raise ResultsError(f"{where}: expected a JSON object, found {type(data).__name__}")
+        records.append(Record.from_json(data, where))
+    return ResultSet(Path(directory), records, cut, read_run(directory))
 
 
 def read_records(directories: Iterable[Path]) -> list[Record]:
     """Every record of one or more result directories (shards merge by concatenation)."""
-    records: list[Record] = []
-    for directory in directories:
-        path = Path(directory) / RESULTS_FILE
-        if not path.is_file():
-            raise ResultsError(f"{directory}: no {RESULTS_FILE} (is this a result directory of `conform run`?)")
-        for number, line in _lines(path):
-            where = f"{path}:{number}"
-            try:
-                data = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise ResultsError(f"{where}: corrupt line ({exc.msg}); the file was truncated or edited") from None
-            if not isinstance(data, dict):
-                raise ResultsError(f"{where}: expected a JSON object, found {type(data).__name__}")
-            records.append(Record.from_json(data, where))
-    return records
+    return [r for d in directories for r in read_directory(d).records]

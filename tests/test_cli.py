@@ -96,6 +96,6 @@ def test_report_merges_directories_and_refuses_a_corrupt_one(tmp_path):
     assert "first_pair" in page and "second_pair" in page
 
     with (tmp_path / "b" / "results.jsonl").open("a") as f:
-        f.write("{truncated")
+        f.write("{truncated\n")
     broken = conform("report", "a", "b", cwd=tmp_path)
     assert broken.returncode == 2 and "results.jsonl:2: corrupt line" in broken.stderr

@@ -282,7 +282,7 @@ def test_the_full_catalogue_scale_stays_under_two_megabytes(tmp_path):
 def test_a_corrupt_results_file_raises_results_error_with_file_and_line(tmp_path):
     directory = write(tmp_path, [record("dense_ok", "pass")])
     with (directory / "results.jsonl").open("a") as f:
-        f.write('{"pair": "trunc')
+        f.write('{"pair": "trunc\n')
     with pytest.raises(ResultsError, match=r"results.jsonl:2: corrupt line"):
         render([directory])
     assert not (directory / "index.html").exists()
