@@ -32,12 +32,16 @@ from harness import bridge, coverage, oracle
 from harness.cases import Case, case_strategy, regimes_for
 from harness.checks import TORCH_ONLY_CHECKS, evaluate
 from harness.compare import Policy, TensorMetrics, policy_for
-from harness.engine import BUILT, Evaluation, low_precision_ops, rounded_through
+from harness.engine import BUILT, Evaluation, Timeout, low_precision_ops, rounded_through, time_limit
 from harness.results import Record
 from harness.sides import SideError
 from harness.spec import KnownDivergence, LayerPair, SpecError
 
-__all__ = ["Target", "run_check"]
+__all__ = ["DEFAULT_TIMEOUT", "Target", "run_check"]
+
+# Seconds one example may take (its float64 replay included) before it is an error record: far
+# above any example of the catalogue (the slowest, a U-Net compiled backward, takes ~30 s).
+DEFAULT_TIMEOUT = 300.0
 
 
 @dataclass(frozen=True)
@@ -196,8 +200,12 @@ class _Precision:
 
 
 def run_check(target: Target, *, max_examples: int | None = None, case: Case | None = None,
-              run_id: str = "") -> Record:
-    """Run one check to a verdict. Never raises for a layer's fault: that is an error record."""
+              run_id: str = "", timeout: float | None = DEFAULT_TIMEOUT) -> Record:
+    """Run one check to a verdict. Never raises for a layer's fault: that is an error record.
+
+    ``timeout`` limits each example (the pair's own ``timeout`` wins); one that hangs is an
+    error record naming the framework and stage that were running.
+    """
     pair = target.pair
     started = time.perf_counter()
     policy = policy_for(target.dtype, pair.tolerance_override(target.check, target.dtype))
@@ -217,8 +225,20 @@ def run_check(target: Target, *, max_examples: int | None = None, case: Case | N
     tried: list[tuple[Case, str | None]] = []
     precision = _Precision()
     judged = target.dtype == "float32" and target.check in _CROSS_NUMERIC
+    limit = pair.timeout or timeout
+    expired: list[tuple[Case, Timeout]] = []
 
     def attempt(c: Case) -> None:
+        if expired:  # hypothesis replays a failing example: do not wait out the limit again
+            raise expired[0][1]
+        try:
+            with time_limit(limit):
+                examine(c)
+        except Timeout as exc:
+            expired.append((c, exc))
+            raise
+
+    def examine(c: Case) -> None:
         nonlocal worst
         try:
             evaluation = evaluate(target, c)
@@ -283,6 +303,9 @@ def run_check(target: Target, *, max_examples: int | None = None, case: Case | N
         _record_divergence(record, target, div, policy, known)
     except CaseError as err:
         _record_error(record, err.original, err.case, target)
+    except Timeout:
+        case_, exc = expired[0]
+        _record_error(record, exc, case_, target)
     except Exception as exc:  # noqa: BLE001 - a harness-level surprise is still one error record
         _record_error(record, exc, None, target)
     record.execution = counters.summary(len(record.per_example))

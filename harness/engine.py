@@ -17,6 +17,8 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import json
+import signal
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,9 +34,9 @@ from harness.sides import Outcome, SideError
 from harness.spec import LayerPair
 
 __all__ = [
-    "BUILT", "CROSS", "Evaluation", "Run", "Tally", "Twins", "as_drawn", "draw_inputs", "flag", "initial_value",
-    "low_precision_ops", "prepare", "rounded_through", "run_both", "side_call", "structure", "tf_gradients",
-    "tf_outputs",
+    "BUILT", "CROSS", "Evaluation", "Run", "Tally", "Timeout", "Twins", "as_drawn", "draw_inputs", "flag",
+    "initial_value", "low_precision_ops", "prepare", "rounded_through", "run_both", "side_call", "structure",
+    "tf_gradients", "tf_outputs", "time_limit",
 ]
 
 CROSS = ("torch", "tf")
@@ -134,10 +136,56 @@ def structure(tally: Tally, what: str, a: Sequence[np.ndarray], b: Sequence[np.n
     return False
 
 
+class Timeout(BaseException):
+    """An example ran past its time limit, raised by a timer signal.
+
+    A ``BaseException``, so that hypothesis does not take it for a failure to shrink (each
+    attempt would wait out the limit again); :func:`side_call` notes which framework and
+    stage were running when it fired.
+    """
+
+    def __init__(self, seconds: float):
+        super().__init__(seconds)
+        self.seconds = seconds
+        self.framework: str | None = None
+        self.stage: str | None = None
+
+    def __str__(self) -> str:
+        where = f" in {self.framework} during {self.stage}" if self.framework else ""
+        return f"the example ran past its time limit of {self.seconds:g} s{where}"
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise :class:`Timeout` in this thread after ``seconds`` (SIGALRM; main thread on POSIX only).
+
+    A hang in Python code (a ``time.sleep``, a loop) is interrupted at once; one inside a
+    framework's C++ (an XLA compilation) when control returns to Python.
+    """
+    if seconds is None or not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(_signum: int, _frame: Any) -> None:
+        raise Timeout(seconds)
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def side_call(framework: str, stage: str, fn: Callable[[], Any]) -> Any:
     try:
         return fn()
     except bridge.WeightMapError:
+        raise
+    except Timeout as exc:
+        if exc.framework is None:
+            exc.framework, exc.stage = framework, stage
         raise
     except Exception as exc:  # noqa: BLE001 - any framework failure becomes an error record
         raise SideError(framework, stage, exc) from exc

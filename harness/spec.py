@@ -323,6 +323,8 @@ class LayerPair:
         train_step: SGD steps to compare (see :class:`TrainStep`).
         bench: sizes and FLOPs for ``conform bench`` (see :class:`Bench`); a pair without
             one is not benchmarked (the benchmark says so).
+        timeout: seconds one example may take before it is an error record (default: the
+            run's ``--timeout``, 300 s); for a pair whose examples are known to be slow.
     """
 
     name: str
@@ -346,6 +348,7 @@ class LayerPair:
     dropout: Dropout | None = None
     train_step: TrainStep | None = None
     bench: Bench | None = None
+    timeout: float | None = None
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -364,6 +367,8 @@ class LayerPair:
         bad_modes = [m for m in (*self.modes, *self.skip_modes) if m not in MODES]
         if bad_modes or not self.modes:
             raise SpecError(f"Pair {self.name!r}: modes must be a non-empty subset of {MODES}; got {bad_modes}")
+        if self.timeout is not None and self.timeout <= 0:
+            raise SpecError(f"Pair {self.name!r}: timeout must be > 0 seconds. Received: timeout={self.timeout}")
         if self.calls < 1:
             raise SpecError(f"Pair {self.name!r}: calls must be >= 1. Received: calls={self.calls}")
         strange = [d for d in self.train_dims if d not in self.dims]
