@@ -4,8 +4,11 @@
 validates what pytest cannot validate helpfully (unknown pair names get close matches and
 exit 2), picks the result directory, and keeps ``reports/latest`` pointing at it.
 
-Exit codes: 0 no record has a verdict of ``--fail-on`` (default: fail, error); 1 one does;
-2 usage error (unknown pair, bad option, nothing selected).
+Exit codes (one table in the README, each tested in ``tests/test_exit_codes.py``): 0 no record
+has a verdict of ``--fail-on`` (default: fail, error, a timeout is an error); 1 one does; 2 the
+user must change something: usage or input (unknown pair or device, nothing selected, a pair
+file that does not load, an unusable ``--out``, an unreadable results file); 3 a fault of the
+harness itself; 130 interrupted (SIGINT), with every finished record kept.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import secrets
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from harness import registry
 from harness.cases import Case
@@ -64,6 +68,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-n", "--processes", type=int, default=None, metavar="N",
                      help="spread the run over N processes (pytest-xdist); results land in one results.jsonl")
     run.add_argument("--out", default=None, help="result directory (default: reports/<run-id>, and reports/latest)")
+    run.add_argument("--resume", action="store_true",
+                     help="finish the run in --out: same selection, only the checks it has no record of, appended")
+    run.add_argument("--overwrite", action="store_true", help="replace the run in --out (default: refuse to mix)")
+    run.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                     help="seconds one example may take before it is an error record (default: 300; a pair's "
+                          "own `timeout` wins)")
+    run.add_argument("--allow-missing-device", action="store_true",
+                     help="on a machine without the --device, record skips that say why (default: exit 2)")
     run.add_argument("pytest_args", nargs=argparse.REMAINDER, help="after --: extra pytest arguments")
 
     bench = sub.add_parser("bench", help="time every pair in both frameworks (pytest-benchmark), write JSON and report")
@@ -157,56 +169,132 @@ def _point_latest(directory: Path) -> None:
     latest.symlink_to(directory.name, target_is_directory=True)
 
 
+def _run_problem(args: argparse.Namespace, catalogue: registry.Catalogue) -> str | None:
+    """Why ``conform run`` cannot start with these arguments (exit 2), or None. Nothing runs before this."""
+    from harness import selection
+    from harness.pytest_plugin import fail_on
+
+    options = _options(args)
+    try:
+        targets = selection.targets(catalogue, options)
+        fail_on(args.fail_on)
+        if args.shard is not None:
+            selection.shard(args.shard)
+    except (registry.UnknownPairError, selection.SelectionError) as exc:
+        return str(exc)
+    except ValueError as exc:
+        return f"--fail-on: {exc}" if "verdicts" in str(exc) else f"--shard: {exc}"
+    for name, value in (("--max-examples", args.max_examples), ("-n", args.processes), ("--timeout", args.timeout)):
+        if value is not None and value <= 0:
+            return f"{name} must be > 0. Received: {value}"
+    if not targets:
+        return selection.nothing_selected(catalogue, options)
+    device = selection.device_problem(args.device)
+    if device and (device.startswith("unknown device") or not args.allow_missing_device):
+        return device if device.startswith("unknown device") else (
+            f"--device {args.device}: {device}. Run where the device is, or pass --allow-missing-device to record "
+            "every check as a skip that says why")
+    if args.case is not None:
+        pairs = {t.pair.name: t.pair for t in targets}
+        if len(pairs) != 1:
+            return "--case replays one case of one pair: give exactly one --pairs NAME"
+        try:
+            return selection.case_problem(next(iter(pairs.values())), Case.from_json(args.case))
+        except ValueError as exc:
+            return str(exc)
+    return None
+
+
+def _options(args: argparse.Namespace) -> Any:
+    from harness import selection
+
+    return selection.Options(pairs=args.pairs, pairs_from=args.pairs_from, checks=_csv(args.checks) or None,
+                             dtypes=_csv(args.dtype), modes=_csv(args.modes), device=args.device)
+
+
+def _prepare_out(args: argparse.Namespace) -> tuple[Path, bool] | str:
+    """The result directory, checked writable and never mixed with another run: (directory, is default) or why not.
+
+    An existing directory with results is refused unless ``--resume`` (same selection, appended)
+    or ``--overwrite`` (the previous run's files removed first).
+    """
+    from harness import selection
+    from harness.results import ENVIRONMENT_FILE, RESULTS_FILE, RUN_FILE, ResultsError, read_run
+
+    directory, is_default = _result_dir(args.out)
+    if directory.exists() and not directory.is_dir():
+        return f"--out {directory}: a file is there, not a directory"
+    held = [f for f in (RESULTS_FILE, RUN_FILE) if (directory / f).is_file()]
+    if args.resume:
+        try:
+            before = read_run(directory)
+        except ResultsError as exc:
+            return f"--resume: {exc}"
+        if before is None:
+            return f"--resume: {directory} holds no run.json of a run to resume"
+        now = selection.record(_options(args), shard=args.shard, case=args.case, max_examples=args.max_examples,
+                               profile=args.profile)
+        differ = sorted(k for k in now.keys() | (before.get("selection") or {}).keys()
+                        if now.get(k) != (before.get("selection") or {}).get(k))
+        if differ:
+            was = before.get("selection") or {}
+            return ("--resume appends only a run of the same selection; these differ: " +
+                    "; ".join(f"{k}: {was.get(k)!r} then, {now.get(k)!r} now" for k in differ))
+    elif held and not args.overwrite:
+        return (f"--out {directory} already holds a run ({', '.join(held)}): results are never mixed. "
+                "Pass --resume to finish that run, --overwrite to replace it, or another --out")
+    elif args.overwrite:
+        for name in (RESULTS_FILE, RUN_FILE, ENVIRONMENT_FILE, "index.html"):
+            (directory / name).unlink(missing_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        probe = directory / ".conform-write-probe"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        return f"--out {directory}: cannot write there ({exc.strerror or exc})"
+    return directory, is_default
+
+
+# pytest's exit codes -> ours: 1 only for a verdict of --fail-on, 2 for what the user must change,
+# 130 for an interruption (the shell's code for SIGINT), 3 for a fault of the harness itself.
+INTERRUPTED = 130
+INTERNAL_ERROR = 3
+
+
+def _exit_code(code: int) -> int:
+    import pytest
+
+    return {pytest.ExitCode.OK: 0, pytest.ExitCode.TESTS_FAILED: 1, pytest.ExitCode.INTERRUPTED: INTERRUPTED,
+            pytest.ExitCode.USAGE_ERROR: USAGE_ERROR, pytest.ExitCode.NO_TESTS_COLLECTED: USAGE_ERROR}.get(
+        code, INTERNAL_ERROR)
+
+
 def _run(args: argparse.Namespace) -> int:
     import pytest
 
     import conformance
 
-    suite = Path(conformance.__file__).resolve().parent
+    if args.resume and args.overwrite:
+        return _usage("--resume and --overwrite exclude each other")
     catalogue = registry.load(args.pairs_from)
-    try:
-        selected = catalogue.select(args.pairs) if args.pairs or not args.pairs_from else None
-    except registry.UnknownPairError as exc:
-        return _usage(str(exc))
-    for name, value, known in (("--dtype", args.dtype, DTYPES), ("--checks", args.checks, CHECKS),
-                               ("--modes", args.modes, MODES)):
-        bad = [v for v in _csv(value) if v not in known]
-        if bad or not _csv(value):
-            return _usage(f"{name}: unknown {bad or value!r}; known: {', '.join(known)}")
-    if args.case is not None:
-        if selected is None or len(selected) != 1:
-            return _usage("--case replays one case of one pair: give exactly one --pairs NAME")
-        try:
-            Case.from_json(args.case)
-        except ValueError as exc:
-            return _usage(str(exc))
-    from harness.pytest_plugin import fail_on
-
-    try:
-        fail_on(args.fail_on)
-    except ValueError as exc:
-        return _usage(f"--fail-on: {exc}")
-    if args.max_examples is not None and args.max_examples < 1:
-        return _usage(f"--max-examples must be >= 1. Received: {args.max_examples}")
-    if args.shard is not None:
-        from harness.pytest_plugin import shard
-
-        try:
-            shard(args.shard)
-        except ValueError as exc:
-            return _usage(f"--shard: {exc}")
-    if args.processes is not None and args.processes < 1:
-        return _usage(f"-n must be >= 1. Received: {args.processes}")
-
-    directory, is_default = _result_dir(args.out)
-    directory.mkdir(parents=True, exist_ok=True)
+    problem = _run_problem(args, catalogue)
+    if problem:
+        return _usage(problem)
+    prepared = _prepare_out(args)
+    if isinstance(prepared, str):
+        return _usage(prepared)
+    directory, is_default = prepared
     if is_default:
         _point_latest(directory)
-    pytest_args = [str(suite), "-p", "no:cacheprovider", f"--hypothesis-profile={args.profile}",
+    suite = Path(conformance.__file__).resolve().parent
+    pytest_args = [str(suite), "-p", "no:cacheprovider", "-v", f"--hypothesis-profile={args.profile}",
                    f"--conform-out={directory}", f"--conform-dtype={args.dtype}", f"--conform-checks={args.checks}",
                    f"--conform-device={args.device}", f"--conform-modes={args.modes}",
                    f"--conform-fail-on={args.fail_on}", "-rfE"]
     pytest_args += ["--conform-tf32"] if args.tf32 else []
+    pytest_args += ["--conform-resume"] if args.resume else []
+    pytest_args += [f"--conform-timeout={args.timeout}"] if args.timeout else []
     pytest_args += [f"--conform-shard={args.shard}"] if args.shard else []
     pytest_args += ["-n", str(args.processes)] if args.processes else []
     pytest_args += [f"--conform-pairs={','.join(args.pairs)}"] if args.pairs else []
@@ -215,15 +303,18 @@ def _run(args: argparse.Namespace) -> int:
     pytest_args += [f"--conform-case={args.case}"] if args.case else []
     pytest_args += [a for a in args.pytest_args if a != "--"]
     print(f"conform: writing results to {directory}", flush=True)
-    code = int(pytest.main(pytest_args))
+    code = _exit_code(int(pytest.main(pytest_args)))
     if (directory / "results.jsonl").is_file():
         from harness.report import render
+        from harness.results import ResultsError
 
-        print(f"conform: report written to {render([directory])}", flush=True)
-    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
-        return _usage("nothing selected: no pair has the requested checks in the requested modes")
-    if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERRUPTED):
-        return USAGE_ERROR
+        try:
+            print(f"conform: report written to {render([directory])}", flush=True)
+        except ResultsError as exc:
+            print(f"conform: no report: {exc}", file=sys.stderr)
+    if code == INTERRUPTED:
+        print(f"conform: interrupted; {directory} keeps every finished record and run.json says so. "
+              "`conform run ... --resume --out` with the same selection finishes it", file=sys.stderr)
     return code
 
 
@@ -354,3 +445,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "report": _report}[args.command](args)
     except (SpecError, FileNotFoundError) as exc:
         return _usage(str(exc))
+    except KeyboardInterrupt:
+        print("conform: interrupted", file=sys.stderr)
+        return INTERRUPTED

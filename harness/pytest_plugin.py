@@ -11,6 +11,7 @@ fails the test; otherwise a known divergence is an xfail, a skip a skip, and ``p
 
 from __future__ import annotations
 
+import datetime as _dt
 import os
 import sys
 from collections import Counter
@@ -21,10 +22,10 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
-from harness import registry
+from harness import registry, selection
 from harness.cases import Case
-from harness.check import Target, run_check
-from harness.results import VERDICTS, Record, ResultsWriter
+from harness.check import DEFAULT_TIMEOUT, Target, run_check
+from harness.results import VERDICTS, Record, ResultsError, ResultsWriter, read_directory
 from harness.spec import DTYPES, MODES
 
 settings.register_profile("ci", max_examples=20, derandomize=True, deadline=None)
@@ -34,6 +35,8 @@ settings.load_profile(os.environ.get("CONFORM_HYPOTHESIS_PROFILE", "ci"))
 
 _RECORDS = pytest.StashKey[list[Record]]()
 _WRITER = pytest.StashKey[ResultsWriter | None]()
+_RUN = pytest.StashKey[dict[str, Any]]()
+_DONE = pytest.StashKey[set[tuple[str, ...]]]()
 _RECORD_PROPERTY = "conform_record"
 DEFAULT_FAIL_ON = ("fail", "error")
 
@@ -66,6 +69,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="run only slice I of N of the selected checks (a deterministic round robin over their ids)")
     group.addoption("--conform-case", default=None,
                     help="replay exactly this case JSON instead of searching (default: search)")
+    group.addoption("--conform-resume", action="store_true",
+                    help="append to --conform-out, running only the checks it holds no record of (default: off)")
+    group.addoption("--conform-timeout", type=float, default=DEFAULT_TIMEOUT,
+                    help="seconds one example may take before it is an error record; a pair's own `timeout` wins "
+                         f"(default: {DEFAULT_TIMEOUT:g})")
     group.addoption("--conform-fail-on", default=",".join(DEFAULT_FAIL_ON),
                     help="comma-separated verdicts that fail the run (exit 1); e.g. fail,error,precision for the "
                          f"strict reading (default: {','.join(DEFAULT_FAIL_ON)})")
@@ -87,7 +95,10 @@ def pytest_configure(config: pytest.Config) -> None:
         fail_on(config.getoption("conform_fail_on"))
     except ValueError as exc:
         raise pytest.UsageError(f"--conform-fail-on: {exc}") from None
+    if config.getoption("conform_timeout") <= 0:
+        raise pytest.UsageError(f"--conform-timeout must be > 0. Received: {config.getoption('conform_timeout')}")
     config.stash[_RECORDS] = []
+    config.stash[_DONE] = _done(config)
     if config.getoption("conform_device") != "cpu":
         from harness import devices
 
@@ -101,15 +112,15 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(_WorkerRecords(config), "conform-worker-records")
 
 
-def shard(value: str) -> tuple[int, int]:
-    """``"I/N"`` -> (I, N), 1 <= I <= N; ValueError with the rule otherwise."""
+def _done(config: pytest.Config) -> set[tuple[str, ...]]:
+    """With ``--conform-resume``, the keys the result directory already holds a record of."""
+    out = config.getoption("conform_out")
+    if not (config.getoption("conform_resume") and out and (Path(out) / "results.jsonl").is_file()):
+        return set()
     try:
-        index, count = (int(v) for v in value.split("/"))
-    except ValueError:
-        raise ValueError(f"a shard is I/N with integers, e.g. 2/4. Received: {value!r}") from None
-    if not 1 <= index <= count:
-        raise ValueError(f"a shard I/N needs 1 <= I <= N. Received: {value!r}")
-    return index, count
+        return {r.key for r in read_directory(Path(out)).records}
+    except ResultsError as exc:
+        raise pytest.UsageError(f"--conform-resume: {exc}") from None
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -121,14 +132,26 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     value = config.getoption("conform_shard")
     if not value:
         return
+    checks = [i for i in items if "conform_target" in getattr(i, "fixturenames", ())]
     try:
-        index, count = shard(value)
+        keep = selection.sharded([i.nodeid for i in checks], value)
     except ValueError as exc:
         raise pytest.UsageError(f"--conform-shard: {exc}") from None
-    checks = sorted((i for i in items if "conform_target" in getattr(i, "fixturenames", ())), key=lambda i: i.nodeid)
-    drop = {id(item) for rank, item in enumerate(checks) if rank % count != index - 1}
+    drop = {id(i) for i in checks if i.nodeid not in keep}
     config.hook.pytest_deselected(items=[i for i in items if id(i) in drop])
     items[:] = [i for i in items if id(i) not in drop]
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """The number of checks this run will make, for run.json (after shards, ``-k`` and resumed ones)."""
+    if session.config.pluginmanager.hasplugin("dsession"):
+        return  # the xdist controller collects nothing: its workers report (below)
+    _selected(session.config, sum("conform_target" in getattr(i, "fixturenames", ()) for i in session.items))
+
+
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    """Under xdist the controller collects nothing itself: each worker reports the same ids."""
+    _selected(node.config, sum("::test_pair[" in i for i in ids))
 
 
 class _WorkerRecords:
@@ -149,36 +172,16 @@ class _WorkerRecords:
 
 
 def _targets(config: pytest.Config) -> list[Target]:
-    files = config.getoption("conform_pairs_from")
-    names = [n for item in config.getoption("conform_pairs") for n in _csv(item)]
-    catalogue = registry.load(files)
+    options = _options(config)
+    catalogue = registry.load(options.pairs_from)
     try:
-        if names or not files:
-            pairs = catalogue.select(names)
-        else:
-            pairs = [p for n, p in catalogue.pairs.items() if n in catalogue.sources]
-    except registry.UnknownPairError as exc:
+        targets = selection.targets(catalogue, options)
+    except (registry.UnknownPairError, selection.SelectionError) as exc:
         raise pytest.UsageError(str(exc)) from None
-    dtypes = _csv(config.getoption("conform_dtype"))
-    bad = [d for d in dtypes if d not in DTYPES]
-    if bad:
-        raise pytest.UsageError(f"--conform-dtype: unknown {bad}; known: {list(DTYPES)}")
-    modes = _csv(config.getoption("conform_modes"))
-    bad = [m for m in modes if m not in MODES]
-    if bad:
-        raise pytest.UsageError(f"--conform-modes: unknown {bad}; known: {list(MODES)}")
-    wanted = config.getoption("conform_checks")
-    checks = _csv(wanted) if wanted else None
-    device = config.getoption("conform_device")
-    return [
-        Target(pair, check, dtype, device, mode, catalogue.sources.get(pair.name))
-        for pair in pairs
-        for check in pair.checks
-        if checks is None or check in checks
-        for dtype in dtypes
-        for mode in pair.modes_for(check)
-        if mode in modes
-    ]
+    if not targets:
+        raise pytest.UsageError(selection.nothing_selected(catalogue, options))
+    done = config.stash.get(_DONE, set())
+    return [t for t in targets if (t.pair.name, t.check, t.dtype, t.device, t.mode) not in done]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -210,6 +213,7 @@ def conform_run(request: pytest.FixtureRequest) -> Callable[[Target], Record]:
             max_examples=config.getoption("conform_max_examples"),
             case=Case.from_json(case_json) if case_json else None,
             run_id=Path(config.getoption("conform_out") or "").name,
+            timeout=config.getoption("conform_timeout"),
         )
         if hasattr(config, "workerinput"):  # an xdist worker: the controller writes it (_WorkerRecords)
             request.node.user_properties.append((_RECORD_PROPERTY, record.to_json()))
@@ -229,19 +233,75 @@ def conform_run(request: pytest.FixtureRequest) -> Callable[[Target], Record]:
     return run
 
 
+def _now() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
+def _options(config: pytest.Config) -> selection.Options:
+    wanted = config.getoption("conform_checks")
+    return selection.Options(
+        pairs=[n for item in config.getoption("conform_pairs") for n in _csv(item)],
+        pairs_from=config.getoption("conform_pairs_from"), checks=_csv(wanted) if wanted else None,
+        dtypes=_csv(config.getoption("conform_dtype")), modes=_csv(config.getoption("conform_modes")),
+        device=config.getoption("conform_device"))
+
+
+def _selection(config: pytest.Config) -> dict[str, Any]:
+    """What this run was asked for, as run.json records it (``conform run --resume`` requires the same)."""
+    get = config.getoption
+    return selection.record(_options(config), shard=get("conform_shard"), case=get("conform_case"),
+                            max_examples=get("conform_max_examples"),
+                            profile=settings._current_profile)  # noqa: SLF001 - no public getter
+
+
+def _write_run(config: pytest.Config, **changes: Any) -> None:
+    writer = config.stash.get(_WRITER, None)
+    if writer is None:
+        return
+    run = config.stash.setdefault(_RUN, {})
+    run.update(changes)
+    writer.write_run(run)
+
+
+def _selected(config: pytest.Config, count: int) -> None:
+    if "selected" not in config.stash.get(_RUN, {}):  # the first worker's count; every worker collects the same
+        _write_run(config, selected=count + len(config.stash.get(_DONE, set())))
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
-    writer = session.config.stash.get(_WRITER, None)
+    config = session.config
+    writer = config.stash.get(_WRITER, None)
     if writer is None:
         return
     from harness import environment
 
-    writer.write_environment(environment.collect({
-        "command": sys.argv,
-        "run_id": writer.directory.name,
-        "hypothesis_profile": settings._current_profile,  # noqa: SLF001 - no public getter
-        "max_examples": session.config.getoption("conform_max_examples") or settings.default.max_examples,
-        "derandomize": settings.default.derandomize,
-    }))
+    previous = {}
+    if config.getoption("conform_resume"):
+        try:
+            previous = read_directory(writer.directory).run or {}
+        except ResultsError:
+            previous = {}
+    else:
+        writer.write_environment(environment.collect({
+            "command": sys.argv,
+            "run_id": writer.directory.name,
+            "hypothesis_profile": settings._current_profile,  # noqa: SLF001 - no public getter
+            "max_examples": config.getoption("conform_max_examples") or settings.default.max_examples,
+            "derandomize": settings.default.derandomize,
+        }))
+    _write_run(config, schema_version=1, started=previous.get("started", _now()), ended=None, status="running",
+               exit_status=None, selection=_selection(config), resumed=bool(previous), command=sys.argv)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """run.json says how the run ended: finished, or interrupted (and after how many checks)."""
+    config = session.config
+    if config.stash.get(_WRITER, None) is None:
+        return
+    interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+    completed = len(config.stash.get(_RECORDS, [])) + len(config.stash.get(_DONE, set()))
+    _write_run(config, ended=_now(), status="interrupted" if interrupted else "finished",
+               exit_status=int(exitstatus), completed=completed)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:

@@ -1,8 +1,10 @@
 """Where pairs come from: the built-in catalogue and users' own pair files.
 
 A pair file is any Python file that defines ``LayerPair`` objects at module level (or a
-``PAIRS`` sequence of them). The built-in catalogue is exactly that: the modules of
-``conformance.catalogue``. One mechanism, so a user's pair gets everything ours get.
+``PAIRS`` sequence of them). It is code: loading it executes it, as pytest executes a
+``conftest.py``; an error in it is reported as the file, the line and the error, in one line.
+The built-in catalogue is exactly that: the modules of ``conformance.catalogue``. One
+mechanism, so a user's pair gets everything ours get.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import importlib
 import importlib.util
 import pkgutil
 import sys
+import traceback
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from types import ModuleType
@@ -58,8 +61,26 @@ def _import_file(path: Path) -> ModuleType:
         raise SpecError(f"--pairs-from {path}: not an importable Python file")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # noqa: BLE001 - a pair file is user code: any error is the file's, said in one line
+        del sys.modules[name]
+        where = f"{path}:{_line_of(exc, path)}"
+        raise SpecError(f"--pairs-from {where}: {type(exc).__name__}: {_first_line(exc)}") from None
     return module
+
+
+def _line_of(exc: BaseException, path: Path) -> int | str:
+    """The line of ``path`` where the error arose (a SyntaxError's own, else the file's last frame)."""
+    if isinstance(exc, SyntaxError) and exc.lineno:
+        return exc.lineno
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).resolve() == path.resolve()]
+    return frames[-1].lineno if frames and frames[-1].lineno else "?"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = exc.msg if isinstance(exc, SyntaxError) and exc.msg else str(exc)
+    return (text.strip().splitlines() or [""])[0][:300]
 
 
 class Catalogue:
