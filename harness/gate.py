@@ -4,6 +4,10 @@ Why a separate command and not a diff of reports: CI needs one number. ``conform
 reads two sides (each one or more result directories: shards merge), refuses to compare
 what is not comparable, and lists every finding that crosses a threshold:
 
+- completeness: every key of the baseline that the candidate lacks crosses (an interrupted
+  or smaller candidate is not a pass), and so does a check that ran fewer examples than in the
+  baseline; an incomplete side (run.json) is said above the table; the same directory on both
+  sides, or a side without records, is unusable input;
 - regressions (a check that passed, reproduced its declared divergence or showed only a
   float32 precision effect now fails or errors) and fixes (the reverse, reported, never
   failing); a check that became ``inconclusive`` crosses too: it no longer vouches for anything;
@@ -31,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.results import BENCHMARKS_FILE, ENVIRONMENT_FILE, Record, ResultsError, read_records
+from harness.results import BENCHMARKS_FILE, ENVIRONMENT_FILE, Record, ResultsError, read_directory
 
 __all__ = [
     "Finding", "GateError", "Side", "Thresholds", "Verdict", "cpu_difference", "gate", "load_side", "text",
@@ -80,6 +84,7 @@ class Side:
     records: dict[tuple[str, ...], Record]
     environment: dict[str, Any]
     benchmarks: dict[str, float] = field(default_factory=dict)
+    incomplete: list[str] = field(default_factory=list)
 
     @property
     def pairs(self) -> set[str]:
@@ -119,9 +124,10 @@ def load_side(directories: Sequence[Path]) -> Side:
         if not d.is_dir():
             raise GateError(f"{d}: no such result directory")
     try:
-        records = read_records(dirs)
+        sets = [read_directory(d) for d in dirs]
     except ResultsError as exc:
         raise GateError(str(exc)) from None
+    records = [r for result in sets for r in result.records]
     merged: dict[tuple[str, ...], Record] = {}
     for r in records:
         if r.key in merged and merged[r.key].verdict != r.verdict:
@@ -132,7 +138,8 @@ def load_side(directories: Sequence[Path]) -> Side:
     benchmarks: dict[str, float] = {}
     for d in dirs:
         benchmarks.update(_benchmarks(d))
-    return Side(dirs, merged, environments[0], benchmarks)
+    incomplete = [f"{result.directory}: {result.interrupted}" for result in sets if result.interrupted]
+    return Side(dirs, merged, environments[0], benchmarks, incomplete)
 
 
 def _get(env: dict[str, Any], path: tuple[str, ...]) -> Any:
@@ -156,11 +163,19 @@ def _key_text(key: tuple[str, ...]) -> str:
 
 
 def _oracle_worst(record: Record) -> tuple[str | None, float]:
-    """A precision record's less accurate framework and its worst distance from float64, in tolerances."""
+    """A precision record's less accurate framework and its worst distance from float64, in tolerances.
+
+    Read defensively: a hand-edited or foreign oracle that lacks a number counts as none.
+    """
     oracle = record.oracle or {}
-    side = oracle.get("less_accurate")
-    worst = [float(row[side]["tolerances"]) for row in (oracle.get("tensors") or {}).values()
-             if isinstance(row, dict) and isinstance(row.get(side), dict) and "tolerances" in row[side]]
+    side = oracle.get("less_accurate") if isinstance(oracle.get("less_accurate"), str) else None
+    tensors = oracle.get("tensors") if isinstance(oracle.get("tensors"), dict) else {}
+    worst = []
+    for row in tensors.values():
+        distance = row.get(side) if isinstance(row, dict) and side else None
+        value = distance.get("tolerances") if isinstance(distance, dict) else None
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            worst.append(float(value))
     return side, max(worst, default=0.0)
 
 
@@ -182,10 +197,19 @@ def _precision(key: tuple[str, ...], b: Record, c: Record, t: Thresholds) -> lis
     return out
 
 
+def _missing(base: Side, cand: Side) -> list[Finding]:
+    """Keys of the baseline the candidate lacks (pairs it lacks whole are one finding, in ``_one_side``)."""
+    return [Finding("missing in candidate", key[0], _key_text(key), base.records[key].verdict, "no record", True)
+            for key in sorted(base.records.keys() - cand.records.keys()) if key[0] in cand.pairs]
+
+
 def _records(base: Side, cand: Side, t: Thresholds) -> list[Finding]:
-    out = []
+    out = _missing(base, cand)
     for key in sorted(base.records.keys() & cand.records.keys()):
         b, c = base.records[key], cand.records[key]
+        if b.verdict in GOOD and c.verdict in GOOD and c.examples < b.examples:
+            out.append(Finding("fewer examples", key[0], _key_text(key), f"{b.examples} examples",
+                               f"{c.examples} examples: the candidate tested less", True))
         if b.verdict in GOOD and c.verdict in BAD:
             out.append(Finding("regression", key[0], _key_text(key), b.verdict, f"{c.verdict}: {c.message[:160]}",
                                True))
@@ -284,8 +308,22 @@ class Verdict:
         return sorted({f.pair for f in self.findings if f.crosses})
 
 
+def _unusable(base: Side, cand: Side) -> str | None:
+    """Why two sides cannot be gated at all: the same run on both, or a side with nothing in it."""
+    same = {d.resolve() for d in base.directories} & {d.resolve() for d in cand.directories}
+    if same:
+        return f"the same directory is on both sides ({', '.join(map(str, sorted(same)))}): nothing would be compared"
+    for label, side in (("baseline", base), ("candidate", cand)):
+        if not side.records and not side.benchmarks:
+            return f"the {label} ({', '.join(map(str, side.directories))}) holds no record and no benchmark"
+    return None
+
+
 def gate(base: Side, cand: Side, t: Thresholds, pairs: dict[str, Any] | None = None) -> Verdict:
     """Compare two sides; ``pairs`` (the registry here) enables the golden-drift replay."""
+    unusable = _unusable(base, cand)
+    if unusable:
+        raise GateError(unusable)
     differences = _incomparable(base, cand)
     if differences:
         raise GateError("the two runs used different settings and are not comparable: " + "; ".join(differences))
@@ -331,6 +369,8 @@ def text(verdict: Verdict) -> str:
     cpu = cpu_difference(verdict.base, verdict.cand)
     if cpu:
         lines.append(f"note: {cpu}")
+    for label, side in (("baseline", verdict.base), ("candidate", verdict.cand)):
+        lines += [f"note: the {label} is incomplete: {why}" for why in side.incomplete]
     if verdict.findings:
         rows = [("", "kind", "pair", "what", "baseline", "candidate")]
         rows += [("!!" if f.crosses else "", f.kind, f.pair, f.what, f.baseline, f.candidate)

@@ -74,16 +74,21 @@ def test_golden_drift_is_per_framework_torch_moved_tf_did_not(runs):
     assert "drifting_linear</th><td>torch</td><td>float32</td>" in page
 
 
-def test_a_truncated_results_file_gates_to_2_with_a_clear_message(runs, tmp_path):
+def test_a_corrupt_results_file_gates_to_2_and_a_cut_one_is_read_up_to_the_cut(runs, tmp_path):
     cwd, base, same, _ = runs
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "environment.json").write_text((same / "environment.json").read_text())
-    text = (same / "results.jsonl").read_text()
-    (broken / "results.jsonl").write_text(text[: len(text) // 2])
+    lines = (same / "results.jsonl").read_text().splitlines()
+    (broken / "results.jsonl").write_text(lines[0][:40] + "\n" + "\n".join(lines[1:]) + "\n")
     result = gate(cwd, str(base), str(broken))
     assert result.returncode == 2
-    assert "corrupt line" in result.stderr and "truncated" in result.stderr
+    assert "results.jsonl:1: corrupt line" in result.stderr and "truncated" in result.stderr
+    # a killed run's last line, cut without its newline: the complete records gate, the missing key crosses
+    (broken / "results.jsonl").write_text("\n".join(lines[:-1]) + "\n" + lines[-1][:40])
+    result = gate(cwd, str(base), str(broken), "--no-replay")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "was cut short (a killed run)" in result.stdout and "missing in candidate" in result.stdout
 
 
 @pytest.mark.parametrize("damage", ["schema", "settings", "environment", "missing"])
@@ -225,7 +230,7 @@ def test_a_pair_that_raises_is_recorded_in_the_snapshot_and_reported_by_the_repl
 # --- verdicts of schema 3: precision, inconclusive, and the CPU's vector extensions (in process) ---------------
 
 
-def _side(records, flags=("avx2", "fma"), capability="AVX2"):
+def _side(records, flags=("avx2", "fma"), capability="AVX2", name="base"):
     from harness.gate import Side
     from harness.results import Record
 
@@ -234,7 +239,7 @@ def _side(records, flags=("avx2", "fma"), capability="AVX2"):
         r = Record(pair=pair, check="gradient", dtype="float32", device="cpu", mode="eval", verdict=verdict, **extra)
         made[r.key] = r
     env = {"cpu_vector_extensions": {"flags": list(flags), "torch_cpu_capability": capability}}
-    return Side([Path(f"/runs/{capability}")], made, env)
+    return Side([Path(f"/runs/{name}")], made, env)
 
 
 def _oracle(side: str, tolerances: float) -> dict:
@@ -244,9 +249,12 @@ def _oracle(side: str, tolerances: float) -> dict:
 
 
 def _findings(base, cand):
+    from dataclasses import replace
+
     from harness.gate import Thresholds, gate
 
-    return {(f.kind, f.pair): f for f in gate(base, cand, Thresholds()).findings}
+    return {(f.kind, f.pair): f for f in gate(base, replace(cand, directories=[Path("/runs/cand")]),
+                                              Thresholds()).findings}
 
 
 def test_precision_to_fail_is_a_regression_and_pass_to_inconclusive_loses_coverage():
@@ -276,7 +284,7 @@ def test_the_gate_says_when_the_two_cpus_differ_in_vector_extensions():
     from harness.gate import Thresholds, gate, text
 
     base = _side([("a", "pass", {})])
-    cand = _side([("a", "pass", {})], flags=("avx2", "fma", "avx512f"), capability="AVX512")
+    cand = _side([("a", "pass", {})], flags=("avx2", "fma", "avx512f"), capability="AVX512", name="cand")
     report = text(gate(base, cand, Thresholds()))
     assert "CPUs differ in vector extensions" in report and "candidate only: ['avx512f'], torch AVX512" in report
-    assert "vector extensions" not in text(gate(base, _side([("a", "pass", {})]), Thresholds()))
+    assert "vector extensions" not in text(gate(base, _side([("a", "pass", {})], name="cand"), Thresholds()))
