@@ -28,9 +28,17 @@ SHORT = {"pass": "pass", "fail": "fail", "precision": "precision", "inconclusive
 NEEDS_A_LOOK = ("conflict", "error", "fail", "precision", "inconclusive")
 
 
+# The longest text the page shows of one value; a record may hold up to a million characters
+# (a traceback of a deep recursion, say), which would make the page unreadable, not more useful.
+SHOWN = 20_000
+
+
 def e(value: Any) -> str:
-    """Escape anything for HTML text or a quoted attribute; records carry user strings."""
-    return html.escape("" if value is None else str(value), quote=True)
+    """Escape anything for HTML text or a quoted attribute; records carry user strings. Huge ones are cut."""
+    text = "" if value is None else str(value)
+    if len(text) > SHOWN:
+        text = f"{text[:SHOWN]}… [{len(text) - SHOWN:,} more characters in results.jsonl]"
+    return html.escape(text, quote=True)
 
 
 def num(value: Any) -> float | None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from harness.report.dimensions import DIMENSIONS, rank
 from harness.report.fmt import VERDICT_ORDER
-from harness.results import ENVIRONMENT_FILE, Record, read_records
+from harness.results import ENVIRONMENT_FILE, Record, read_directory
 
 __all__ = ["Cell", "Entry", "Report", "Source", "column_sort_key", "load"]
 
@@ -33,6 +33,7 @@ class Source:
     environment: dict[str, Any] | None
     environment_note: str
     records: tuple[Record, ...]
+    incomplete: str | None = None
 
 
 @dataclass(frozen=True)
@@ -113,12 +114,12 @@ def _labels(directories: Sequence[Path]) -> list[str]:
 
 
 def _sources(directories: Sequence[Path]) -> list[Source]:
-    """Read each directory (results through read_records, so schema errors name file:line)."""
+    """Read each directory (through read_directory: schema errors name file:line, a cut last line is noted)."""
     out = []
     for directory, label in zip(directories, _labels(directories), strict=True):
-        records = read_records([directory])
+        result = read_directory(directory)
         env, note = _environment(directory)
-        out.append(Source(directory, label, env, note, tuple(records)))
+        out.append(Source(directory, label, env, note, tuple(result.records), result.interrupted))
     return out
 
 

@@ -206,6 +206,8 @@ def summary_section(report: Report) -> str:
     totals = (f"<p>{len(records)} records over {len(report.pairs)} pairs and {len(report.sources)} "
               f"director{'ies' if len(report.sources) != 1 else 'y'}: {examples} examples in {seconds:.1f} s "
               "of checking.</p>")
-    return (f'<section id="summary"><h2>Summary</h2><div class="summary-grid"><div>{_counts(report)}{totals}'
-            f"{_attention(report)}{_declared(report)}{_breakdown(report)}</div><div>{environment_table(report)}</div>"
-            "</div></section>")
+    incomplete = "".join(f'<p class="headline bad">⚠ <code>{e(s.label)}</code> is incomplete: {e(s.incomplete)}'
+                         "</p>" for s in report.sources if s.incomplete)
+    return (f'<section id="summary"><h2>Summary</h2><div class="summary-grid"><div>{incomplete}{_counts(report)}'
+            f"{totals}{_attention(report)}{_declared(report)}{_breakdown(report)}</div>"
+            f"<div>{environment_table(report)}</div></div></section>")
