@@ -79,7 +79,7 @@ def test_plan_maps_every_entry_and_wildcards_expand_indices():
     tf_vars = {"dense.0.kernel": Entry((3, 4), True), "dense.1.kernel": Entry((4, 2), True),
                "stat": Entry((2,), False)}
     slots = plan({"layers.*.weight": Link("dense.*.kernel", layouts.TRANSPOSE), "stat": "stat"}, torch_entries, tf_vars)
-    assert [(s.canonical, s.tf_path, s.trainable) for s in slots] == [
+    assert [(s.canonical, s.tf_paths[0], s.trainable) for s in slots] == [
         ("layers.0.weight", "dense.0.kernel", True), ("layers.1.weight", "dense.1.kernel", True),
         ("stat", "stat", False)]
     canonical = {"layers.0.weight": np.arange(12.0).reshape(4, 3), "layers.1.weight": np.ones((2, 4)),
@@ -132,3 +132,88 @@ def test_torch_only_buffers_are_skipped_but_torch_only_parameters_are_refused():
 def test_the_value_kind_travels_with_the_slot():
     slots = plan({"var": Link("var", init="positive")}, {"var": Entry((3,), False)}, {"var": Entry((3,), False)})
     assert slots[0].init == "positive"
+
+
+# --- transforms for real ports: reshape, split, join, gate order; each bound to the drawn dims ---------------------
+
+
+@st.composite
+def port_transform_and_array(draw):
+    """A random head split (after a transpose), packed split, or gate reorder, bound to random dims."""
+    heads, head_dim, hidden = draw(st.integers(1, 4)), draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    params = {"heads": heads, "head_dim": head_dim}
+    kind = draw(st.sampled_from(["heads", "packed", "gates", "chain_of_gates"]))
+    if kind == "heads":  # nn.Linear (heads*head_dim, hidden) -> EinsumDense (hidden, heads, head_dim)
+        transform = layouts.TRANSPOSE.then(layouts.Reshape("split_heads", to=(-1, "heads", "head_dim")))
+        shape = (heads * head_dim, hidden)
+    elif kind == "packed":  # in_proj_weight (3*E, E) -> three (E, heads, head_dim) kernels
+        each = layouts.TRANSPOSE.then(layouts.Reshape("heads", to=lambda p: (-1, p["heads"], p["head_dim"])))
+        transform = layouts.Split("qkv", count=3, axis=0, each=each)
+        shape = (3 * heads * head_dim, heads * head_dim)
+    else:  # torch GRU gates (r, z, n) -> Keras (z, r, h), possibly after a transpose
+        gates = layouts.Blocks("gru_gates", order=(1, 0, 2), axis=0)
+        transform = gates if kind == "gates" else gates.then(layouts.TRANSPOSE)
+        shape = (3 * hidden, head_dim)
+    x = draw(hnp.arrays(np.float64, shape, elements=st.floats(allow_nan=True, allow_infinity=True)))
+    return transform.bind(params, shape), x
+
+
+@given(port_transform_and_array())
+def test_port_transforms_invert_exactly_and_predict_their_shapes(case):
+    transform, x = case
+    made = transform.forward(x)
+    shapes = [m.shape for m in made] if transform.parts > 1 else made.shape
+    assert (list(transform.shape(x.shape)) if transform.parts > 1 else transform.shape(x.shape)) == shapes
+    back = transform.inverse(made)
+    assert back.shape == x.shape and back.tobytes() == x.tobytes()
+
+
+def test_a_head_split_puts_each_head_where_keras_reads_it():
+    weight = np.arange(6 * 2).reshape(6, 2)  # heads=3, head_dim=2, hidden=2: row h*2+d is head h, dim d
+    kernel = layouts.TRANSPOSE.then(layouts.Reshape("split", to=(-1, "heads", "head_dim"))).bind(
+        {"heads": 3, "head_dim": 2}, weight.shape).forward(weight)
+    assert kernel.shape == (2, 3, 2) and kernel[1, 2, 0] == weight[2 * 2 + 0, 1]
+    gates = layouts.Blocks("gru", order=(1, 0, 2)).forward(np.array([0, 0, 1, 1, 2, 2]))
+    assert gates.tolist() == [1, 1, 0, 0, 2, 2]
+
+
+def test_an_unbound_or_impossible_reshape_says_why():
+    reshape = layouts.Reshape("split", to=(-1, "heads"))
+    with pytest.raises(ValueError, match="must be bound"):
+        reshape.shape((4, 2))
+    with pytest.raises(ValueError, match="names dim 'heads' that the pair does not draw"):
+        reshape.bind({}, (4, 2))
+    with pytest.raises(ValueError, match=r"cannot reshape \(5,\)"):
+        layouts.Reshape("r", to=(2, -1)).bind({}, (5,)).shape((5,))
+    with pytest.raises(ValueError, match="cannot split axis 0"):
+        layouts.Split("qkv", count=3).shape((4, 2))
+
+
+def test_split_and_joined_entries_carry_values_and_gradients_both_ways():
+    rng = np.random.default_rng(0)
+    packed = {"in_proj": Link(("q", "k", "v"), layouts.Split("qkv", count=3, each=layouts.TRANSPOSE))}
+    slots = plan(packed, {"in_proj": Entry((6, 2), True)}, {p: Entry((2, 2), True) for p in "qkv"})
+    w = rng.standard_normal((6, 2))
+    tf = bridge.to_tf({"in_proj": w}, slots)
+    assert np.array_equal(tf["layer/k"], w[2:4].T)
+    assert bridge.from_tf(tf, slots)["in_proj"].tobytes() == w.tobytes()
+    # a gradient reaching only one of the three kernels: the other two parts are zeros
+    only_q = bridge.from_tf({"layer/q": tf["layer/q"]}, slots)["in_proj"]
+    assert np.array_equal(only_q[:2], w[:2]) and not only_q[2:].any()
+
+    from harness.spec import Part
+
+    joined = {f"{n}.weight": Link("qkv", layouts.TRANSPOSE, part=Part(i, of=3, axis=1)) for i, n in enumerate("qkv")}
+    slots = plan(joined, {f"{n}.weight": Entry((2, 4), True) for n in "qkv"}, {"qkv": Entry((4, 6), True)})
+    ws = {f"{n}.weight": rng.standard_normal((2, 4)) for n in "qkv"}
+    fused = bridge.to_tf(ws, slots)["layer/qkv"]
+    assert np.array_equal(fused[:, 2:4], ws["k.weight"].T)
+    back = bridge.from_tf({"layer/qkv": fused}, slots)
+    assert all(back[k].tobytes() == v.tobytes() for k, v in ws.items())
+
+
+def test_a_split_with_the_wrong_number_of_paths_is_refused_when_declared():
+    from harness.spec import SpecError
+
+    with pytest.raises(SpecError, match="makes 3 part"):
+        Link(("q", "k"), layouts.Split("qkv", count=3))
