@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from harness.spec import LayerPair, Params, SpecError
+from harness.spec import LayerPair, Params, SpecError, Tensor
 
-__all__ = ["REGIMES", "Case", "case_strategy", "draw_params", "fill", "weight_values"]
+__all__ = ["REGIMES", "Case", "case_strategy", "discrete", "draw_params", "fill", "weight_values"]
 
 REGIMES = ("normal", "zeros", "ties", "special", "large", "tiny")
 _TIES = np.array([-1.0, -0.5, 0.0, 0.5, 1.0])
@@ -71,8 +71,8 @@ _NORMAL_ONLY = ("parameters", "serialization", "statistics", "train_step")
 
 def regimes_for(pair: LayerPair, check: str = "forward") -> tuple[str, ...]:
     """The regimes that make sense for a pair and check (``special`` needs special values)."""
-    if check in _NORMAL_ONLY:
-        return ("normal",)
+    if check in _NORMAL_ONLY or not any(t.differentiable for t in pair.inputs):
+        return ("normal",)  # ids and masks have no value regimes: the others would repeat the normal case
     return tuple(r for r in REGIMES if r != "special" or pair.special_values is not None)
 
 
@@ -93,7 +93,12 @@ def draw_params(draw: st.DrawFn, pair: LayerPair, mode: str = "eval") -> dict[st
     params: dict[str, Any] = {}
     overrides = pair.train_dims if mode == "train" else {}
     for name, value in pair.dims.items():
-        params[name] = draw(_resolve(overrides.get(name, value), params), label=name)
+        try:
+            strategy = _resolve(overrides.get(name, value), params)
+        except KeyError as missing:
+            raise SpecError(f"pair {pair.name!r}: dim {name!r} reads {missing} before it is drawn; declare dims in "
+                            f"the order they depend on each other (drawn so far: {sorted(params)})") from None
+        params[name] = draw(strategy, label=name)
     return params
 
 
@@ -123,6 +128,22 @@ def fill(regime: str, shape: tuple[int, ...], rng: np.random.Generator, special:
     mask.flat[rng.integers(x.size)] = True
     x[mask] = rng.choice(planted, size=int(mask.sum()))
     return x
+
+
+def discrete(spec: Tensor, params: Params, rng: np.random.Generator) -> np.ndarray:
+    """An integer or boolean input: values in ``[low, high)``, or a mask keeping one position per row at least.
+
+    Value regimes do not apply: ids have no "large" or "tiny"; an edge of the id range is
+    reached by drawing ``high`` small, which the pair's dims shrink towards anyway.
+    """
+    shape = spec.concrete_shape(params)
+    if spec.mask or spec.dtype == "bool":
+        values = rng.random(shape) < 0.75
+        if spec.mask and values.size:
+            values[..., 0] = True
+    else:
+        values = rng.integers(spec.low, spec.bound(params), size=shape)
+    return values.astype(spec.dtype)
 
 
 def weight_values(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:

@@ -171,11 +171,16 @@ def _hypothesis_settings(max_examples: int | None, target: Target) -> settings:
     )
 
 
-def _uncovered(known: KnownDivergence | None, case: Case, failing: list[str]) -> list[str]:
-    """The failing tensors a declaration does not cover (all of them outside its regimes)."""
-    if known is None or (known.regimes is not None and case.regime not in known.regimes):
-        return failing
-    return [n for n in failing if not known.covers(n)]
+def _uncovered(known: tuple[KnownDivergence, ...], case: Case, failing: list[str]) -> list[str]:
+    """The failing tensors no declaration covers: one whose scope holds this case, naming the tensor."""
+    scoped = [k for k in known if k.scoped_to(case.regime, case.params)]
+    return [n for n in failing if not any(k.covers(n) for k in scoped)]
+
+
+def _scope(known: tuple[KnownDivergence, ...]) -> str:
+    parts = [f"regimes {list(k.regimes)}" for k in known if k.regimes is not None]
+    parts += ["a where= condition on the drawn params" for k in known if k.where is not None]
+    return " or ".join(dict.fromkeys(parts)) or "any case"
 
 
 def _float64(target: Target, case: Case) -> Evaluation:
@@ -209,11 +214,11 @@ def run_check(target: Target, *, max_examples: int | None = None, case: Case | N
     pair = target.pair
     started = time.perf_counter()
     policy = policy_for(target.dtype, pair.tolerance_override(target.check, target.dtype))
-    known = pair.known_divergence(target.check, target.dtype, target.mode)
+    known = pair.declared(target.check, target.dtype, target.mode)
     record = Record(
         pair=pair.name, check=target.check, dtype=target.dtype, device=target.device, mode=target.mode,
         verdict="pass", origin={"seed": pair.origin.seed, "tutorial_name": pair.origin.tutorial_name},
-        tolerance=policy.to_json(), known_divergence=known.reason if known else None, run_id=run_id,
+        tolerance=policy.to_json(), known_divergence="\n".join(k.reason for k in known) or None, run_id=run_id,
     )
     worst: list[TensorMetrics] = []
     skip = _skip_reason(target)
@@ -310,32 +315,47 @@ def run_check(target: Target, *, max_examples: int | None = None, case: Case | N
         _record_error(record, exc, None, target)
     record.execution = counters.summary(len(record.per_example))
     record.coverage = coverage.summary(tried) if tried else None
-    _conclude(record, known)
+    fixed = [f"{t.name} ({t.dtype})" for t in pair.inputs if not t.differentiable]
+    if record.coverage and fixed and target.check in ("gradient", "train_step"):
+        record.coverage["no_gradient"] = fixed  # ids and masks: compared as inputs, never differentiated
+    _conclude(record, known, [c for c, _ in tried])
     record.examples = len(record.per_example)
     record.duration_s = round(time.perf_counter() - started, 4)
     return record
 
 
-def _conclude(record: Record, known: KnownDivergence | None) -> None:
-    """Coverage and declarations have the last word on a record that found nothing wrong."""
+def _conclude(record: Record, known: tuple[KnownDivergence, ...], tried: list[Case]) -> None:
+    """Coverage and declarations have the last word on a record that found nothing wrong.
+
+    A strict declaration that did not reproduce fails the record, unless no example was drawn
+    inside its scope (its regimes, its ``where``): then this record tested nothing it speaks
+    of, and says so. A declared pair whose dims always reach the scope keeps it honest.
+    """
     # only a pass can be vacuous: a difference found on a degenerate case (a precision effect included) is found
     if record.verdict == "pass" and record.coverage and not record.coverage["non_degenerate"]:
         record.verdict = "inconclusive"
         record.message = (f"every one of the {record.coverage['examples']} examples was degenerate (an empty tensor, "
                           "or a dim below 2 that the pair's strategies let reach 2): nothing here tells the two "
                           "sides apart")
-    if known is None or record.verdict not in ("pass", "precision", "inconclusive"):
+    if not known or record.verdict not in ("pass", "precision", "inconclusive"):
         return
-    if not known.strict:
-        record.message = "\n".join(x for x in (record.message, (
-            f"the declared non-strict divergence did not show in {len(record.per_example)} examples "
-            f"(it needs particular draws): {known.reason!r}")) if x)
+    notes, gone = [], []
+    for k in known:
+        if not k.strict:
+            notes.append(f"the declared non-strict divergence did not show in {len(record.per_example)} examples "
+                         f"(it needs particular draws): {k.reason!r}")
+        elif tried and not any(k.scoped_to(c.regime, c.params) for c in tried):
+            notes.append(f"none of the {len(tried)} examples was drawn inside the declared divergence's scope, so "
+                         f"this record says nothing of it: {k.reason!r}")
+        else:
+            gone.append(k)
+    if gone:
+        record.verdict = "fail"
+        record.message = "\n".join(
+            f"declared known divergence did not reproduce in {len(record.per_example)} examples: {k.reason!r}. The "
+            "divergence is gone: remove the declaration or find out what changed." for k in gone)
         return
-    record.verdict = "fail"
-    record.message = (
-        f"declared known divergence did not reproduce in {len(record.per_example)} examples: "
-        f"{known.reason!r}. The divergence is gone: remove the declaration or find out what changed."
-    )
+    record.message = "\n".join(x for x in (record.message, *notes) if x)
 
 
 def _minimal(pair: LayerPair, case: Case) -> dict[str, Any]:
@@ -362,11 +382,12 @@ def _record_precision(record: Record, target: Target, precision: _Precision) -> 
 
 
 def _record_divergence(record: Record, target: Target, div: Divergence, policy: Policy,
-                       known: KnownDivergence | None) -> None:
+                       known: tuple[KnownDivergence, ...]) -> None:
     failing = [m.name for m in div.metrics if not m.ok]
     beyond = [n for n in _uncovered(known, div.case, failing) if n not in div.precise]
-    elsewhere = known is not None and known.regimes is not None and div.case.regime not in known.regimes
-    record.verdict = "known-divergence" if known is not None and not beyond and not elsewhere else "fail"
+    scoped = [k for k in known if k.scoped_to(div.case.regime, div.case.params)]
+    elsewhere = bool(known) and not scoped
+    record.verdict = "known-divergence" if scoped and not beyond else "fail"
     record.metrics = {m.name: m.to_json() for m in div.metrics}
     record.minimal_case = _minimal(target.pair, div.case)
     record.repro = _repro(target, div.case)
@@ -374,12 +395,13 @@ def _record_divergence(record: Record, target: Target, div: Divergence, policy: 
     if div.judgement is not None:
         record.oracle = div.judgement
         record.message += f"\nbeyond the declared divergence, float32 precision only: {div.judgement['summary']}"
-    if beyond and known is not None and not elsewhere:
-        record.message = (f"diverges beyond its declared divergence (which covers {list(known.tensors)}): "
+    if beyond and scoped:
+        covered = sorted({t for k in scoped for t in k.tensors}) if all(k.tensors for k in scoped) else ["any"]
+        record.message = (f"diverges beyond its declared divergence (which covers {covered}): "
                           f"{beyond}\n{record.message}")
     elif elsewhere:
-        record.message = (f"diverges in regime {div.case.regime!r}, outside its declared divergence's regimes "
-                          f"{list(known.regimes)}\n{record.message}")
+        record.message = (f"diverges in regime {div.case.regime!r} with params {dict(div.case.params)}, outside "
+                          f"its declared divergence's scope ({_scope(known)})\n{record.message}")
     if target.pair.stages and target.mode != "graph":
         _record_localisation(record, target, div.case)
     if target.check not in _CROSS_NUMERIC:
@@ -430,8 +452,9 @@ def _record_localisation(record: Record, target: Target, case: Case) -> None:
         record.message += (f"\nfirst divergent sublayer ({where['direction']}): {where['first']} "
                            f"(max abs error {row['max_abs_error']:.3g}); per stage: {after}")
     elif where.get("stages"):
-        record.message += ("\nno declared sublayer diverges: the divergence is in the composite's own code "
-                           "around them")
+        others = where.get("undeclared") or []
+        elsewhere = f" or in a sublayer not declared as a stage: {', '.join(others)}" if others else ""
+        record.message += f"\nno declared sublayer diverges: the divergence is in the composite's own code{elsewhere}"
 
 
 def _record_error(record: Record, exc: BaseException, case: Case | None, target: Target) -> None:

@@ -27,16 +27,16 @@ from typing import Any
 import numpy as np
 
 from harness import bridge
-from harness.cases import Case, fill, weight_values
+from harness.cases import Case, discrete, fill, weight_values
 from harness.compare import Policy, TensorMetrics, compare, magnitude
 from harness.layouts import layout_of
-from harness.sides import Outcome, SideError
-from harness.spec import LayerPair
+from harness.sides import Outcome, SideError, keyed
+from harness.spec import LayerPair, SpecError
 
 __all__ = [
     "BUILT", "CROSS", "Evaluation", "Run", "Tally", "Timeout", "Twins", "as_drawn", "draw_inputs", "flag",
-    "initial_value", "low_precision_ops", "prepare", "rounded_through", "run_both", "side_call", "structure",
-    "tf_gradients", "tf_outputs", "time_limit",
+    "initial_value", "low_precision_ops", "output_keys", "output_labels", "output_order", "prepare", "rounded_through",
+    "run_both", "side_call", "structure", "tf_gradients", "tf_outputs", "time_limit",
 ]
 
 CROSS = ("torch", "tf")
@@ -118,13 +118,21 @@ class Tally:
 
 
 def structure(tally: Tally, what: str, a: Sequence[np.ndarray], b: Sequence[np.ndarray],
-              sides: tuple[str, str] = CROSS) -> bool:
-    """Count and shapes before any value: a mismatch is a failing finding that names both.
+              sides: tuple[str, str] = CROSS, keys: tuple[list[str], list[str]] | None = None) -> bool:
+    """Keys, count and shapes before any value: a mismatch is a failing finding that names both.
 
-    ``a`` and ``b`` are in one layout already. A check compares nothing else of a call whose
-    structure differs: values of differently shaped tensors say nothing, and a VJP against a
-    cotangent of the wrong shape may broadcast silently.
+    ``a`` and ``b`` are in one layout already; ``keys`` are their output keys, ``b``'s
+    translated into ``a``'s names (see :func:`output_keys`). A check compares nothing else of
+    a call whose structure differs: values of differently shaped tensors say nothing, and a
+    VJP against a cotangent of the wrong shape may broadcast silently.
     """
+    if keys is not None and keys[0] != keys[1]:
+        only_a = [k for k in keys[0] if k not in keys[1]]
+        only_b = [k for k in keys[1] if k not in keys[0]]
+        tally.flag(what, False, f"output keys differ: {sides[0]} {keys[0]} vs {sides[1]} {keys[1]} (only "
+                                f"{sides[0]}: {only_a}; only {sides[1]}: {only_b}); match differing names with "
+                                "LayerPair(outputs={torch_key: tf_key})")
+        return False
     shapes_a, shapes_b = [tuple(x.shape) for x in a], [tuple(x.shape) for x in b]
     if shapes_a == shapes_b:
         return True
@@ -220,6 +228,9 @@ def draw_inputs(pair: LayerPair, case: Case, rng: np.random.Generator, dtype: st
     special = list(pair.special_values(case.params)) if pair.special_values else []
     arrays = []
     for spec in pair.inputs:
+        if not spec.differentiable:  # ids and masks: their own type, never rounded or cast to the run's dtype
+            arrays.append(discrete(spec, case.params, rng))
+            continue
         regime = case.regime if spec.regimes is None or case.regime in spec.regimes else "normal"
         arrays.append(as_drawn(fill(regime, spec.concrete_shape(case.params), rng, special), dtype))
     return arrays
@@ -295,9 +306,10 @@ def _build(target: Any, case: Case, dtype: str, kwargs: dict[str, Any]) -> tuple
     probe = draw_inputs(pair, case, np.random.default_rng(case.seed), dtype)  # shapes to build TF with
     tf_probe = [layout_of(s.layout, x.ndim).forward(x) for s, x in zip(pair.inputs, probe, strict=True)]
     params = _Reads(case.params)
-    th = side_call("torch", "construction",
-                   lambda: torch_side.build(pair.torch, params, dtype, target.device, case.seed))
-    tf = side_call("tf", "construction", lambda: tf_side.build(pair.tf, params, dtype, tf_probe, kwargs))
+    th = side_call("torch", "construction", lambda: torch_side.build(pair.torch, params, dtype, target.device,
+                                                                     case.seed, pair.convention("torch")))
+    tf = side_call("tf", "construction",
+                   lambda: tf_side.build(pair.tf, params, dtype, tf_probe, kwargs, pair.convention("tf")))
     if reuse:
         BUILT.built += 1
         BUILT.reads[pair.name] = params.read | set(pair.call_args)
@@ -328,8 +340,10 @@ def prepare(target: Any, case: Case, dtype: str, values: Mapping[str, np.ndarray
     rng = np.random.default_rng(case.seed)
     kwargs = {name: case.params[name] for name in pair.call_args}
     th, tf = _build(target, case, dtype, kwargs)
-    slots = bridge.plan(pair.name, pair.weights, torch_side.entries(th),
-                        lambda path: tf_side.resolve(tf, path), tf_side.entries(tf))
+    slots = bridge.plan(pair.name, pair.weights, torch_side.entries(th), lambda path: tf_side.resolve(tf, path),
+                        tf_side.entries(tf), lambda: tf_side.attribute_paths(tf), case.params)
+    if pair.stages:
+        _validate_stages(pair, th, tf)
     current = torch_side.state(th)
     drawn = {s.canonical: as_drawn(initial_value(s.init, current[s.canonical], rng), current[s.canonical].dtype)
              for s in slots}
@@ -337,6 +351,27 @@ def prepare(target: Any, case: Case, dtype: str, values: Mapping[str, np.ndarray
     torch_side.load(th, values)
     tf_side.load(tf, bridge.to_tf(values, slots))
     return Twins(pair, th, tf, slots, rng, kwargs, values)
+
+
+def _validate_stages(pair: LayerPair, th: Any, tf: Any) -> None:
+    """Every stage path resolves on both sides, to as many sublayers: checked when the layers are built.
+
+    A wrong path would otherwise surface only once a check fails and localisation runs, as a
+    framework's error; a stage that matches a different number of sublayers on each side could
+    never be compared.
+    """
+    from harness.sides import stage_layers
+
+    found = {}
+    for side, root, paths, fallbacks in (("torch", th, [(s.name, s.torch) for s in pair.stages], ()),
+                                         ("tf", tf, [(s.name, s.tf) for s in pair.stages], ("get_layer",))):
+        try:
+            found[side] = [label for label, _ in stage_layers(root, paths, *fallbacks)]
+        except LookupError as exc:
+            raise SpecError(f"pair {pair.name!r}: {side} {exc.args[0]}") from None
+    if found["torch"] != found["tf"]:
+        raise SpecError(f"pair {pair.name!r}: the stages match different sublayers: torch {found['torch']}, "
+                        f"tf {found['tf']}")
 
 
 @dataclass
@@ -385,12 +420,14 @@ def run_both(target: Any, tw: Twins, dtype: str, case: Case, grad: bool, capture
 
     def torch_run(mode: str) -> Outcome:
         return side_call("torch", stage, lambda: torch_side.run(tw.th, inputs, tw.kwargs, cotangent if grad else None,
-                                                            mode=mode, device=target.device, stages=th_stages))
+                                                            mode=mode, device=target.device, stages=th_stages,
+                                                            drop=pair.dropped_outputs))
 
     def tf_run(mode: str, th: Outcome) -> Outcome:
         tf_cot = [layout_of(pair.output_layout, c.ndim).forward(c) for c in th.cotangents] if grad else None
+        order = output_order(pair, th.names)
         return side_call("tf", stage, lambda: tf_side.run(tw.tf, tf_inputs, tw.kwargs, tf_cot, mode=mode,
-                                                      stages=tf_stages))
+                                                      stages=tf_stages, order=order))
 
     if target.mode != "graph":
         th = torch_run(target.mode)
@@ -399,6 +436,28 @@ def run_both(target: Any, tw: Twins, dtype: str, case: Case, grad: bool, capture
     tf_eager, tf_state = _restoring(tf_side.state, tf_side.load, tw.tf, lambda: tf_run("eval", th_eager))
     th = torch_run("graph")
     return Run(th, tf_run("graph", th), inputs, th_eager, tf_eager, th_state, tf_state)
+
+
+def output_order(pair: LayerPair, names: Sequence[str]) -> list[str] | None:
+    """The TF output keys to ask for, in the order torch returned their counterparts; None: by position."""
+    if pair.outputs:
+        return [pair.outputs.get(n, n) for n in names]
+    return list(names) if keyed(names) else None
+
+
+def output_keys(pair: LayerPair, th: Outcome, tf_: Outcome) -> tuple[list[str], list[str]] | None:
+    """Both sides' output keys in torch's names, where either side names its outputs; None: positional."""
+    if not (pair.outputs or keyed(th.names) or keyed(tf_.names)):
+        return None
+    back = {v: k for k, v in pair.outputs.items()}
+    return list(th.names), [back.get(n, n) for n in tf_.names]
+
+
+def output_labels(names: Sequence[str]) -> list[str]:
+    """Metric names of a call's outputs: ``output``, ``output[1]``, or by key ``output[last_hidden_state]``."""
+    if len(names) == 1 and not keyed(names):
+        return ["output"]
+    return [f"output[{n if keyed(names) else i}]" for i, n in enumerate(names)]
 
 
 def tf_outputs(pair: LayerPair, tf_: Outcome) -> list[np.ndarray]:

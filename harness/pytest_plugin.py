@@ -288,6 +288,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             "hypothesis_profile": settings._current_profile,  # noqa: SLF001 - no public getter
             "max_examples": config.getoption("conform_max_examples") or settings.default.max_examples,
             "derandomize": settings.default.derandomize,
+            "pair_packages": registry.packages(config.getoption("conform_pairs_from") or ()),
         }))
     _write_run(config, schema_version=1, started=previous.get("started", _now()), ended=None, status="running",
                exit_status=None, selection=_selection(config), resumed=bool(previous), command=sys.argv)

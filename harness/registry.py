@@ -9,6 +9,8 @@ mechanism, so a user's pair gets everything ours get.
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import difflib
 import importlib
 import importlib.util
@@ -16,12 +18,13 @@ import pkgutil
 import sys
 import traceback
 from collections.abc import Iterable, Sequence
+from importlib import metadata
 from pathlib import Path
 from types import ModuleType
 
 from harness.spec import LayerPair, SpecError
 
-__all__ = ["Catalogue", "UnknownPairError", "load"]
+__all__ = ["Catalogue", "UnknownPairError", "load", "packages"]
 
 BUILTIN_PACKAGE = "conformance.catalogue"
 
@@ -42,14 +45,43 @@ class UnknownPairError(LookupError):
 
 
 def _pairs_of(module: ModuleType) -> list[LayerPair]:
+    """The module's pairs, each once: a module-level alias (``bert = bert_tiny``) is the same pair."""
     declared = getattr(module, "PAIRS", None)
     if declared is not None:
         pairs = list(declared)
         bad = [p for p in pairs if not isinstance(p, LayerPair)]
         if bad:
             raise SpecError(f"{module.__name__}.PAIRS holds non-LayerPair objects: {bad[:3]}")
-        return pairs
-    return [v for v in vars(module).values() if isinstance(v, LayerPair)]
+    else:
+        pairs = [v for v in vars(module).values() if isinstance(v, LayerPair)]
+    return list({id(p): p for p in pairs}.values())
+
+
+def packages(pair_files: Iterable[str | Path]) -> dict[str, str]:
+    """The installed distributions (name -> version) of every top-level module the pair files import.
+
+    Read from the files' source, so imports inside factories count too (a pair file imports
+    ``transformers`` lazily to keep ``conform list`` fast): a result set is only comparable with
+    another made with the same versions of what the pairs were built from.
+    """
+    modules: set[str] = set()
+    for file in pair_files:
+        try:
+            tree = ast.parse(Path(file).read_text(encoding="utf-8", errors="replace"))
+        except (OSError, SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                modules.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                modules.add(node.module.split(".")[0])
+    distributions = metadata.packages_distributions()
+    found: dict[str, str] = {}
+    for module in sorted(modules - set(sys.stdlib_module_names)):
+        for dist in distributions.get(module, ()):
+            with contextlib.suppress(metadata.PackageNotFoundError):
+                found[dist] = metadata.version(dist)
+    return found
 
 
 def _import_file(path: Path) -> ModuleType:
@@ -91,6 +123,8 @@ class Catalogue:
         self.sources: dict[str, str] = {}
 
     def add(self, pair: LayerPair, source: str | None) -> None:
+        if self.pairs.get(pair.name) is pair:  # the same pair imported into a second file: registered once
+            return
         if pair.name in self.pairs:
             where = self.sources.get(pair.name, BUILTIN_PACKAGE)
             raise SpecError(f"pair name {pair.name!r} is registered twice (first from {where})")

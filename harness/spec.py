@@ -31,6 +31,7 @@ __all__ = [
     "Link",
     "Origin",
     "Params",
+    "Part",
     "SpecError",
     "Stage",
     "Tensor",
@@ -45,6 +46,8 @@ Params = Mapping[str, Any]
 CHECKS = ("parameters", "forward", "gradient", "state", "statistics", "serialization", "train_step")
 DEFAULT_CHECKS = ("forward", "gradient", "serialization")
 DTYPES = ("float32", "float64")
+INPUT_DTYPES = ("float", "int32", "int64", "bool")
+INPUT_STYLES = ("args", "kwargs", "dict")
 MODES = ("eval", "train", "graph")
 DEFAULT_MODES = ("eval", "graph")
 # Checks whose subject does not depend on the pair's modes run in one mode only: the parameter
@@ -81,12 +84,33 @@ class Tensor:
     ``layout="channels_first"`` means the torch side receives it as generated (N, C, ...)
     and the TF side receives it permuted to (N, ..., C); gradients come back the same way.
     ``regimes`` restricts the value regimes drawn for it (None: all of them).
+
+    ``dtype`` is ``"float"`` (the run's dtype: float32 or float64) or a fixed integer or
+    boolean type for token ids, segment ids and masks; each side gets its own framework's
+    tensor of that type, and no gradient is taken for it (the records list such inputs). An
+    integer tensor is drawn in ``[low, high)``, ``high`` a number or a dim's name
+    (``high="vocab"``); ``mask=True`` draws 0/1 (or False/True) with at least one kept (1)
+    position along the last axis, as an attention or padding mask must have.
+
+    ``torch_key`` / ``tf_key``: the name a side takes this tensor under where the pair passes
+    inputs by keyword or in a dict (``LayerPair.inputs_as``), when it differs from ``name``
+    (HF's ``input_ids`` is keras_hub's ``token_ids``).
     """
 
     name: str
     shape: tuple[str | int, ...]
     layout: str = "feature_last"
     regimes: tuple[str, ...] | None = None
+    dtype: str = "float"
+    high: str | int | None = None
+    low: int = 0
+    mask: bool = False
+    torch_key: str | None = None
+    tf_key: str | None = None
+
+    def key(self, side: str) -> str:
+        """The keyword (or dict key) this tensor is passed under on ``side`` (see ``LayerPair.inputs_as``)."""
+        return (self.torch_key if side == "torch" else self.tf_key) or self.name
 
     def __post_init__(self) -> None:
         if self.layout not in LAYOUTS:
@@ -94,6 +118,32 @@ class Tensor:
                 f"Tensor {self.name!r}: layout must be one of {LAYOUTS}. "
                 f"Received: layout={self.layout!r}"
             )
+        if self.dtype not in INPUT_DTYPES:
+            raise SpecError(f"Tensor {self.name!r}: dtype must be one of {INPUT_DTYPES}. Received: {self.dtype!r}")
+        if self.dtype == "float" and (self.high is not None or self.mask):
+            raise SpecError(f"Tensor {self.name!r}: high= and mask= are for integer and boolean tensors")
+        if self.dtype.startswith("int") and self.high is None and not self.mask:
+            raise SpecError(f"Tensor {self.name!r}: an integer tensor needs high= (a number or a dim's name) "
+                            "or mask=True")
+        if self.dtype == "bool" and self.high is not None:
+            raise SpecError(f"Tensor {self.name!r}: a boolean tensor takes mask=, not high=")
+
+    @property
+    def differentiable(self) -> bool:
+        return self.dtype == "float"
+
+    def bound(self, params: Params) -> int:
+        """The exclusive upper bound of an integer tensor's values for these params."""
+        if self.mask or self.dtype == "bool":
+            return 2
+        try:
+            high = int(params[self.high]) if isinstance(self.high, str) else int(self.high)
+        except KeyError:
+            raise SpecError(f"Tensor {self.name!r}: high={self.high!r} is not among the pair's dims "
+                            f"{sorted(params)}") from None
+        if high <= self.low:
+            raise SpecError(f"Tensor {self.name!r}: no value in [low, high) = [{self.low}, {high})")
+        return high
 
     def concrete_shape(self, params: Params) -> tuple[int, ...]:
         try:
@@ -106,23 +156,57 @@ class Tensor:
 
 
 @dataclass(frozen=True)
+class Part:
+    """Where one torch tensor sits in a TF variable that several torch tensors fill together.
+
+    Separate ``q``, ``k``, ``v`` weights into one fused Keras kernel: each maps to the same TF
+    path with ``Part(index, of=3, axis=-1)``; the bridge joins them along ``axis`` (after each
+    one's transform) and splits TF's gradient back.
+    """
+
+    index: int
+    of: int
+    axis: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.index < self.of:
+            raise SpecError(f"Part: index must be in [0, of). Received: index={self.index}, of={self.of}")
+
+
+@dataclass(frozen=True)
 class Link:
     """One weight-map entry: the TF variable's attribute path and the layout transform.
 
     The canonical layout is torch's ``state_dict``; ``transform`` maps canonical → TF and
     its inverse brings TF gradients back. ``*`` in both paths matches a list index, so
-    ``"layers.*.weight" -> Link("layers.*.kernel", TRANSPOSE)`` covers any depth.
+    ``"layers.*.weight" -> Link("layers.*.kernel", TRANSPOSE)`` covers any depth. A path is an
+    attribute path from the pair's TF layer, or a variable's Keras path as a summary prints it.
+    ``tf`` is a tuple of paths where the transform splits one torch tensor into several TF
+    variables (a :class:`~harness.layouts.Split`); ``part`` where several torch tensors fill
+    one (:class:`Part`).
     ``init`` is how the harness draws the value: ``normal`` (scaled by fan-in, the default),
     ``positive`` (for variances) or ``keep`` (the torch module's own value).
     """
 
-    tf: str
+    tf: str | tuple[str, ...]
     transform: Transform = IDENTITY
     init: str = "normal"
+    part: Part | None = None
 
     def __post_init__(self) -> None:
         if self.init not in INITS:
             raise SpecError(f"Link({self.tf!r}): init must be one of {INITS}. Received: init={self.init!r}")
+        if not isinstance(self.tf, str):
+            object.__setattr__(self, "tf", tuple(self.tf))
+            if not self.tf or self.part is not None:
+                raise SpecError(f"Link({self.tf!r}): several TF paths need a splitting transform and no part=")
+        if len(self.paths) != self.transform.parts:
+            raise SpecError(f"Link({self.tf!r}): {self.transform.name} makes {self.transform.parts} part(s) but "
+                            f"{len(self.paths)} TF path(s) are given")
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        return (self.tf,) if isinstance(self.tf, str) else self.tf
 
 
 @dataclass(frozen=True)
@@ -141,9 +225,11 @@ class Stage:
     """A sublayer of a composite pair, for first-divergence localisation.
 
     ``torch`` and ``tf`` are attribute paths from the pair's layers (integers index lists
-    and ``nn.Sequential``; a Keras functional model also resolves layer names). Every call
-    of the sublayer is one stage, in call order, compared on its first input's gradient and
-    its output; ``layout`` is that of both.
+    and ``nn.Sequential``; a Keras functional model also resolves layer names). A ``*``
+    anywhere in a path means every element there (``encoder.layer.*.attention.output``),
+    the same count on both sides. Every call of the sublayer is one stage, in call order,
+    compared on its first input's gradient and its output; ``layout`` is that of both.
+    Paths are resolved when the layers are first built, before any check compares anything.
     """
 
     name: str
@@ -179,7 +265,10 @@ class KnownDivergence:
     seeing it is then a pass that says so. A float32 precision effect is not declared: the
     float64 oracle reports it as a ``precision`` record that names the less accurate side.
     ``regimes`` limits it to cases drawn in those value regimes (``("large",)``); a
-    divergence in any other regime still fails.
+    divergence in any other regime still fails. ``where`` limits it to cases whose drawn
+    params it accepts (``where=lambda p: p["key_dim"] == 1 and p["seq"] == p["heads"]``): a
+    divergence outside that scope still fails, so a declaration about one corner of the
+    shapes cannot excuse the rest.
     """
 
     check: str
@@ -189,6 +278,7 @@ class KnownDivergence:
     tensors: tuple[str, ...] = ()
     strict: bool = True
     regimes: tuple[str, ...] | None = None
+    where: Callable[[Params], bool] | None = None
 
     def __post_init__(self) -> None:
         if self.check not in CHECKS:
@@ -198,6 +288,10 @@ class KnownDivergence:
         bad = [m for m in self.modes if m not in MODES]
         if bad:
             raise SpecError(f"KnownDivergence.modes must be a subset of {MODES}. Received: {bad}")
+
+    def scoped_to(self, regime: str, params: Params) -> bool:
+        """Whether a case drawn in ``regime`` with ``params`` is one this declaration speaks for."""
+        return (self.regimes is None or regime in self.regimes) and (self.where is None or bool(self.where(params)))
 
     def covers(self, tensor: str) -> bool:
         """Whether a diverging tensor (a metric name) is one this declaration is about.
@@ -295,11 +389,20 @@ class LayerPair:
         dims: ordered named draws. A value is a hypothesis strategy, a constant, or a
             callable taking the params drawn so far and returning either; the latter
             expresses constraints (``embed`` a multiple of ``heads``) without filtering.
-        inputs: the positional tensor arguments, in call order.
+        inputs: the tensor arguments, in call order.
+        inputs_as: how each side takes them, by side (``{"torch": "kwargs", "tf": "dict"}``):
+            ``args`` (positional, the default), ``kwargs`` (keyword arguments, as HF models
+            take ``input_ids=``) or ``dict`` (one dict argument, as a Keras functional model
+            with named inputs takes it); names from each Tensor's ``key``.
         call_args: names of params passed to both calls as keyword arguments
             (non-tensor arguments such as a branch condition).
         weights: canonical (torch ``state_dict``) name → :class:`Link` or TF path.
         output_layout: layout of every output, as for inputs.
+        outputs: torch output key -> TF output key, where both sides return keyed outputs
+            (dicts, HF ``ModelOutput``) under different names; keyed outputs are matched by
+            key, positional ones (tuples, lists) by position. ``""`` is a TF layer's single
+            unnamed output; ``None`` declares a torch output that has no TF counterpart (HF's
+            ``pooler_output`` beside a backbone without pooling): it is left out, VJP included.
         special_values: ``params -> values`` planted by the ``special`` value regime
             (an activation's threshold, say).
         tolerances: overrides of the dtype policy, each with a reason.
@@ -333,9 +436,11 @@ class LayerPair:
     tf: Callable[[Params], Any]
     dims: Mapping[str, DimValue]
     inputs: tuple[Tensor, ...]
+    inputs_as: Mapping[str, str] = field(default_factory=dict)
     call_args: tuple[str, ...] = ()
     weights: Mapping[str, Link | TorchOnly | str] = field(default_factory=dict)
     output_layout: str = "feature_last"
+    outputs: Mapping[str, str | None] = field(default_factory=dict)
     special_values: Callable[[Params], Sequence[float]] | None = None
     tolerances: tuple[Tolerance, ...] = ()
     known_divergences: tuple[KnownDivergence, ...] = ()
@@ -359,6 +464,11 @@ class LayerPair:
         unknown = [c for c in self.checks if c not in CHECKS]
         if unknown:
             raise SpecError(f"Pair {self.name!r}: unknown checks {unknown}; known: {CHECKS}")
+        styles = {side: style for side, style in self.inputs_as.items()
+                  if side not in ("torch", "tf") or style not in INPUT_STYLES}
+        if styles:
+            raise SpecError(f"Pair {self.name!r}: inputs_as maps 'torch' and 'tf' to one of {INPUT_STYLES}. "
+                            f"Received: {styles}")
         missing = [a for a in self.call_args if a not in self.dims]
         if missing:
             raise SpecError(f"Pair {self.name!r}: call_args {missing} are not declared in dims")
@@ -389,6 +499,15 @@ class LayerPair:
             self, "weights", {k: Link(v) if isinstance(v, str) else v for k, v in self.weights.items()}
         )
 
+    @property
+    def dropped_outputs(self) -> frozenset[str]:
+        """torch output keys declared without a TF counterpart (``outputs={key: None}``)."""
+        return frozenset(k for k, v in self.outputs.items() if v is None)
+
+    def convention(self, side: str) -> tuple[str, tuple[str, ...]]:
+        """How ``side`` takes the inputs: the style and each tensor's key (see ``inputs_as``)."""
+        return self.inputs_as.get(side, "args"), tuple(t.key(side) for t in self.inputs)
+
     def modes_for(self, check: str) -> tuple[str, ...]:
         """The modes a check runs in for this pair.
 
@@ -401,9 +520,9 @@ class LayerPair:
             return (_FIXED_MODE[check],)
         return tuple(m for m in self.modes if not (m == "train" and self.dropout is not None))
 
-    def known_divergence(self, check: str, dtype: str, mode: str = "eval") -> KnownDivergence | None:
-        return next((k for k in self.known_divergences
-                     if k.check == check and dtype in k.dtypes and mode in k.modes), None)
+    def declared(self, check: str, dtype: str, mode: str = "eval") -> tuple[KnownDivergence, ...]:
+        """Every declaration about one record's check, dtype and mode (a model may have several)."""
+        return tuple(k for k in self.known_divergences if k.check == check and dtype in k.dtypes and mode in k.modes)
 
     def tolerance_override(self, check: str, dtype: str) -> Tolerance | None:
         return next((t for t in self.tolerances if check in t.checks and dtype in t.dtypes), None)
@@ -415,14 +534,18 @@ class LayerPair:
             "origin": {"seed": self.origin.seed, "tutorial_name": self.origin.tutorial_name,
                        "shown": list(self.origin.shown), "note": self.origin.note},
             "checks": list(self.checks),
-            "inputs": [{"name": t.name, "shape": list(t.shape), "layout": t.layout} for t in self.inputs],
-            "weights": {k: {"tf": v.tf, "transform": v.transform.name} if isinstance(v, Link)
+            "inputs": [{"name": t.name, "shape": list(t.shape), "layout": t.layout, "dtype": t.dtype}
+                   for t in self.inputs],
+            "outputs": dict(self.outputs),
+            "weights": {k: {"tf": list(v.paths) if len(v.paths) > 1 else v.tf, "transform": v.transform.name}
+                        if isinstance(v, Link)
                         else {"torch_only": v.reason} for k, v in self.weights.items()},
             "modes": list(self.modes),
             "skip_modes": dict(self.skip_modes),
             "stages": [s.name for s in self.stages],
             "known_divergences": [{"check": k.check, "reason": k.reason, "dtypes": list(k.dtypes),
-                                   "modes": list(k.modes), "tensors": list(k.tensors)}
+                                   "modes": list(k.modes), "tensors": list(k.tensors),
+                                   "scoped": k.where is not None}
                                   for k in self.known_divergences],
             "dropout": None if self.dropout is None else {"rate": self.dropout.rate, "torch": self.dropout.torch,
                                                           "tf": self.dropout.tf},

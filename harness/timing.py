@@ -25,6 +25,7 @@ from harness import devices
 from harness.cases import Case
 from harness.engine import draw_inputs
 from harness.layouts import layout_of
+from harness.sides import POSITIONAL
 from harness.spec import BENCH_SIZES, LayerPair
 
 __all__ = ["DEVICES", "EXECUTIONS", "PASSES", "WARMUP_CALLS", "Workload", "workloads"]
@@ -99,14 +100,16 @@ class Workload:
         compiled = self.execution == "compiled"
         grad = self.pass_ == "forward+backward"
         if self.framework == "torch":
-            obj = torch_side.build(builtin.torch if builtin else pair.torch, params, DTYPE, self.device, SEED)
+            obj = torch_side.build(builtin.torch if builtin else pair.torch, params, DTYPE, self.device, SEED,
+                                   POSITIONAL if builtin else pair.convention("torch"))
             outputs = torch_side.run(obj, inputs, kwargs, None, mode="eval", device=self.device).outputs
             cots = [rng.standard_normal(o.shape).astype(DTYPE) for o in outputs] if grad else None
             step = torch_side.step(obj, inputs, kwargs, cots, compiled, self.device)
         else:
             tf_inputs = [layout_of(s.layout, x.ndim).forward(x) for s, x in zip(pair.inputs, inputs, strict=True)]
             with devices.tf_scope(self.device):
-                obj = tf_side.build(builtin.tf if builtin else pair.tf, params, DTYPE, tf_inputs, kwargs)
+                obj = tf_side.build(builtin.tf if builtin else pair.tf, params, DTYPE, tf_inputs, kwargs,
+                                    POSITIONAL if builtin else pair.convention("tf"))
                 outputs = tf_side.run(obj, tf_inputs, kwargs, None, mode="eval").outputs
                 cots = [rng.standard_normal(o.shape).astype(DTYPE) for o in outputs] if grad else None
                 step = tf_side.step(obj, tf_inputs, kwargs, cots, compiled)

@@ -185,4 +185,4 @@ def test_a_divergence_declared_for_one_regime_does_not_excuse_another():
         KnownDivergence("gradient", "large inputs only", regimes=("large",), strict=False),))
     record = run(narrow, "gradient")
     assert record.verdict == "fail" and record.minimal_case["regime"] == "zeros"
-    assert "outside its declared divergence's regimes ['large']" in record.message
+    assert "outside its declared divergence's scope (regimes ['large'])" in record.message

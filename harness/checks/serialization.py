@@ -101,7 +101,8 @@ def evaluate(target: Any, case: Case, dtype: str, policy: Policy, _localise: boo
     th_ref = side_call("torch", "forward", lambda: torch_side.run(tw.th, inputs, tw.kwargs, None, mode="eval",
                                                                   device=target.device).outputs)
     tf_ref = side_call("tf", "forward", lambda: tf_side.run(tw.tf, tf_inputs, tw.kwargs, None, mode="eval").outputs)
-    rebuild = lambda: torch_side.build(pair.torch, case.params, dtype, target.device, case.seed)  # noqa: E731
+    rebuild = lambda: torch_side.build(pair.torch, case.params, dtype, target.device, case.seed,  # noqa: E731
+                                       pair.convention("torch"))
     for label, reload in torch_side.reloaded(tw.th, rebuild, inputs, tw.kwargs, target.device).items():
         _round_trip(tally, label, reload, inputs, th_ref, policy)
     with tempfile.TemporaryDirectory(prefix="conform-serialization-") as directory:

@@ -17,7 +17,7 @@ import numpy as np
 from harness import bridge
 from harness.cases import Case
 from harness.compare import Policy, TensorMetrics, compare, magnitude
-from harness.engine import Evaluation, Tally, as_drawn, draw_inputs, prepare, side_call, structure
+from harness.engine import Evaluation, Tally, as_drawn, draw_inputs, output_order, prepare, side_call, structure
 from harness.layouts import layout_of
 from harness.spec import SpecError
 
@@ -61,18 +61,21 @@ def evaluate(target: Any, case: Case, dtype: str, policy: Policy, _localise: boo
         raise SpecError(f"pair {pair.name!r} declares a train_step, but its weight map has no trainable parameter")
     inputs = draw_inputs(pair, case, tw.rng, dtype)
     tf_inputs = [layout_of(s.layout, x.ndim).forward(x) for s, x in zip(pair.inputs, inputs, strict=True)]
-    th_out = side_call("torch", "forward", lambda: torch_side.run(tw.th, inputs, tw.kwargs, None, mode="eval",
-                                                                  device=target.device).outputs)
-    tf_out = side_call("tf", "forward", lambda: tf_side.run(tw.tf, tf_inputs, tw.kwargs, None, mode="eval").outputs)
+    th = side_call("torch", "forward", lambda: torch_side.run(tw.th, inputs, tw.kwargs, None, mode="eval",
+                                                              device=target.device, drop=pair.dropped_outputs))
+    th_out, order = th.outputs, output_order(pair, th.names)
+    tf_out = side_call("tf", "forward", lambda: tf_side.run(tw.tf, tf_inputs, tw.kwargs, None, mode="eval",
+                                                            order=order).outputs)
     shapes = Tally(policy)
     if not structure(shapes, "outputs", th_out, [layout_of(pair.output_layout, o.ndim).inverse(o) for o in tf_out]):
         return shapes.evaluation()  # one loss against targets of another shape says nothing
     targets = [as_drawn(tw.rng.standard_normal(o.shape), dtype) for o in th_out]
     tf_targets = [layout_of(pair.output_layout, y.ndim).forward(y) for y in targets]
     th_w, th_loss = side_call("torch", "train_step", lambda: torch_side.sgd(
-        tw.th, inputs, tw.kwargs, targets, spec.torch_loss(), spec.lr, spec.steps, target.device))
+        tw.th, inputs, tw.kwargs, targets, spec.torch_loss(), spec.lr, spec.steps, target.device,
+        pair.dropped_outputs))
     tf_w, tf_loss = side_call("tf", "train_step", lambda: tf_side.sgd(
-        tw.tf, tf_inputs, tw.kwargs, tf_targets, spec.tf_loss(), spec.lr, spec.steps))
+        tw.tf, tf_inputs, tw.kwargs, tf_targets, spec.tf_loss(), spec.lr, spec.steps, order))
     trajectory = [_point(0, [compare(f"weight {s.canonical} (step 0)", th_w[0][s.canonical],
                                      bridge.from_tf(tf_w[0], slots)[s.canonical], policy) for s in slots])]
     loss_scale = magnitude(np.asarray(th_loss), np.asarray(tf_loss))

@@ -9,6 +9,7 @@ TF has no GPU that is all the check compares (:func:`across_devices`).
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Any
 
@@ -23,6 +24,8 @@ from harness.engine import (
     as_drawn,
     draw_inputs,
     initial_value,
+    output_keys,
+    output_labels,
     prepare,
     run_both,
     side_call,
@@ -39,14 +42,14 @@ __all__ = ["across_devices", "evaluate"]
 
 def _outputs(tally: Tally, pair: LayerPair, th: Outcome, tf_: Outcome, suffix: str) -> None:
     theirs = tf_outputs(pair, tf_)
-    if not structure(tally, f"outputs{suffix}", th.outputs, theirs):
+    if not structure(tally, f"outputs{suffix}", th.outputs, theirs, keys=output_keys(pair, th, tf_)):
         return
-    names = ["output"] if len(th.outputs) == 1 else [f"output[{i}]" for i in range(len(th.outputs))]
+    names = output_labels(th.names or [str(i) for i in range(len(th.outputs))])
     tally.group([(n + suffix, a, b) for n, a, b in zip(names, th.outputs, theirs, strict=True)])
 
 
 def _gradients(tally: Tally, pair: LayerPair, slots: list[bridge.Slot], th: Outcome, tf_: Outcome) -> None:
-    if not structure(tally, "outputs", th.outputs, tf_outputs(pair, tf_)):
+    if not structure(tally, "outputs", th.outputs, tf_outputs(pair, tf_), keys=output_keys(pair, th, tf_)):
         return
     tf_input_grads, tf_param_grads = tf_gradients(pair, slots, tf_)
     named = [(f"grad {s.name}", a, b) for s, a, b in zip(pair.inputs, th.input_grads, tf_input_grads, strict=True)]
@@ -118,16 +121,23 @@ def _localise(pair: LayerPair, th: Outcome, tf_: Outcome, policy: Policy, grad: 
     if _labels(tf_.stages) != labels:
         return {"direction": "backward" if grad else "forward", "first": None, "stages": [],
                 "note": f"stage calls differ: torch {labels}, tf {_labels(tf_.stages)}"}
-    rows = []
     order = range(len(labels) - 1, -1, -1) if grad else range(len(labels))
+    pairs = []
     for i in order:
         a, b = th.stages[i], tf_.stages[i]
         x, y = (a.input_grad, b.input_grad) if grad else (a.output, b.output)
         if x is None or y is None:
             continue
-        declared = a.name if a.name in layout else a.name.rsplit(".", 1)[0]  # "layers.3" from "layers.*"
-        m = compare(labels[i], x, layout_of(layout[declared], y.ndim).inverse(y), policy)
-        rows.append({"stage": labels[i], "ok": m.ok, "max_abs_error": m.max_abs_error,
+        declared = a.name if a.name in layout else re.sub(r"(\.\d+)+$", "", a.name)  # "layers.3" from "layers.*"
+        pairs.append((labels[i], x, layout_of(layout[declared], y.ndim).inverse(y)))
+    # One scale for every stage, the largest value any stage carries: a stage whose gradient is
+    # nearly zero differs by rounding noise of the size of the others (2.7e-17 in float64), which
+    # is no divergence, however large that noise is against the stage's own values.
+    scale = magnitude(*(v for _, x, y in pairs for v in (x, y)))
+    rows = []
+    for label, x, y in pairs:
+        m = compare(label, x, y, policy, group_scale=scale)
+        rows.append({"stage": label, "ok": m.ok, "max_abs_error": m.max_abs_error,
                      "max_rel_error": m.max_rel_error, "headroom": m.headroom})
     first = next((r["stage"] for r in rows if not r["ok"]), None)
     return {"direction": "backward" if grad else "forward", "first": first, "stages": rows}
@@ -166,7 +176,12 @@ def evaluate(target: Any, case: Case, dtype: str, policy: Policy, localise: bool
             cot = run.th.cotangents
             self_metrics(tally, "torch.compile vs eager", ("torch.compile", "torch eager"), run.th, run.th_eager, cot)
             self_metrics(tally, "tf.function vs eager", ("tf.function", "tf eager"), run.tf, run.tf_eager, cot)
-    where = _localise(pair, run.th, run.tf, policy, grad) if localise and pair.stages and not graph else None
+    where = None
+    if localise and pair.stages and not graph:
+        from harness.sides import torch_side
+
+        where = _localise(pair, run.th, run.tf, policy, grad)
+        where["undeclared"] = torch_side.undeclared(tw.th, [(s.name, s.torch) for s in pair.stages])
     return tally.evaluation(localisation=where, execution=_graph_execution(tw) if graph else {})
 
 
@@ -182,8 +197,10 @@ class _CpuTwin:
 
         self.device = target.device
         self.mode = "eval" if target.mode == "graph" else target.mode
+        self.drop = target.pair.dropped_outputs
         self.th = side_call("torch", "construction",
-                            lambda: torch_side.build(target.pair.torch, case.params, dtype, "cpu", case.seed))
+                            lambda: torch_side.build(target.pair.torch, case.params, dtype, "cpu", case.seed,
+                                                     target.pair.convention("torch")))
         torch_side.load(self.th, torch_side.state(gpu))
 
     def compare(self, tally: Tally, gpu: Outcome, inputs: list[np.ndarray], kwargs: dict[str, Any], grad: bool,
@@ -192,7 +209,7 @@ class _CpuTwin:
 
         cotangents = (lambda _: gpu.cotangents) if grad else None
         cpu = side_call("torch", "cpu reference", lambda: torch_side.run(self.th, inputs, kwargs, cotangents,
-                                                                         mode=self.mode, device="cpu"))
+                                                                         mode=self.mode, device="cpu", drop=self.drop))
         self_metrics(tally, f"torch {self.device} vs cpu{suffix}", (f"torch {self.device}", "torch cpu"), gpu, cpu,
                      gpu.cotangents if grad else None)
 
@@ -204,7 +221,8 @@ def across_devices(target: Any, case: Case, dtype: str, policy: Policy, _localis
     pair, rng = target.pair, np.random.default_rng(case.seed)
     kwargs = {name: case.params[name] for name in pair.call_args}
     gpu = side_call("torch", "construction",
-                    lambda: torch_side.build(pair.torch, case.params, dtype, target.device, case.seed))
+                    lambda: torch_side.build(pair.torch, case.params, dtype, target.device, case.seed,
+                                             pair.convention("torch")))
     current = torch_side.state(gpu)
     inits = {k: v.init if isinstance(v, Link) else "keep" for k, v in pair.weights.items()}
     torch_side.load(gpu, {k: as_drawn(initial_value(inits.get(k, "normal"), v, rng), v.dtype)

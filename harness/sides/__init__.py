@@ -6,13 +6,17 @@ forward and a vector-Jacobian product. Everything past this package is numpy onl
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import dataclasses
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-__all__ = ["Outcome", "Reloaded", "SideError", "StageCall", "first_leaf", "stage_layers", "walk"]
+__all__ = [
+    "POSITIONAL", "Convention", "Outcome", "Reloaded", "SideError", "StageCall", "differentiable", "first_leaf",
+    "invoke", "keyed", "leaves", "named_leaves", "stage_layers", "walk",
+]
 
 
 @dataclass
@@ -21,9 +25,11 @@ class Outcome:
 
     A gradient is ``None`` when the framework reports no path from the outputs to that
     tensor (a detached parameter, an unused branch); the comparison says so explicitly.
+    ``names`` are the outputs' keys in the structure the layer returned (see :func:`named_leaves`).
     """
 
     outputs: list[np.ndarray]
+    names: list[str] = field(default_factory=list)
     input_grads: list[np.ndarray | None] = field(default_factory=list)
     param_grads: dict[str, np.ndarray | None] = field(default_factory=dict)
     stages: list[StageCall] = field(default_factory=list)
@@ -91,27 +97,95 @@ def walk(root: Any, path: str, *fallbacks: str) -> Any:
     return node
 
 
+Convention = tuple[str, tuple[str, ...]]
+"""How a layer takes its inputs: ``("args", ())``, or ``("kwargs" | "dict", keys)`` (``LayerPair.inputs_as``)."""
+POSITIONAL: Convention = ("args", ())
+
+
+def invoke(fn: Callable[..., Any], xs: Sequence[Any], call_kwargs: Mapping[str, Any], convention: Convention,
+           **extra: Any) -> Any:
+    """Call ``fn`` on the input tensors the way its side takes them: positionally, by keyword, or as one dict."""
+    style, keys = convention
+    if style == "kwargs":
+        return fn(**dict(zip(keys, xs, strict=True)), **call_kwargs, **extra)
+    if style == "dict":
+        return fn(dict(zip(keys, xs, strict=True)), **call_kwargs, **extra)
+    return fn(*xs, **call_kwargs, **extra)
+
+
+def named_leaves(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    """The tensors of a layer's return value, each with its key path, in the order returned.
+
+    Tuples and lists are keyed by position (``"0"``, ``"1.0"``), mappings by key (a Keras
+    dict, a HF ``ModelOutput``, which is an ordered dict of its set fields), dataclasses and
+    named tuples by field. ``None`` (an optional output that was not asked for) is no output.
+    A bare tensor has the key ``""``.
+    """
+    if value is None:
+        return []
+    if isinstance(value, Mapping):
+        items = [(str(k), v) for k, v in value.items()]
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        items = [(f.name, getattr(value, f.name)) for f in dataclasses.fields(value)]
+    elif isinstance(value, tuple) and hasattr(value, "_fields"):
+        items = list(zip(value._fields, value, strict=True))
+    elif isinstance(value, (list, tuple)):
+        items = [(str(i), v) for i, v in enumerate(value)]
+    else:
+        return [(prefix, value)]
+    return [leaf for key, item in items for leaf in named_leaves(item, f"{prefix}.{key}" if prefix else key)]
+
+
+def leaves(value: Any) -> list[Any]:
+    """The tensors of a return value in order, without their keys."""
+    return [leaf for _, leaf in named_leaves(value)]
+
+
+def keyed(names: Sequence[str]) -> bool:
+    """Whether outputs carry names (a dict's keys), not only positions: then they are matched by name."""
+    return any(part and not part.isdigit() for name in names for part in name.split("."))
+
+
+def differentiable(array: np.ndarray) -> bool:
+    """Whether an input takes a gradient: floating point, not token ids or a mask."""
+    return np.asarray(array).dtype.kind in "fc"
+
+
 def first_leaf(value: Any) -> Any:
-    """The first tensor of a possibly nested tuple/list (a cell's ``(h, [h])``, say)."""
-    while isinstance(value, (list, tuple)):
-        if not value:
-            return None
-        value = value[0]
-    return value
+    """The first tensor of a possibly nested return value or argument tuple (a cell's ``(h, [h])``, say)."""
+    found = leaves(value)
+    return found[0] if found else None
+
+
+def _elements(container: Any, where: str) -> list[Any]:
+    try:
+        return list(container)
+    except TypeError:
+        raise LookupError(f"{where!r}: a {type(container).__name__} has no elements for '*'") from None
 
 
 def stage_layers(root: Any, stages: Any, *fallbacks: str) -> list[tuple[str, Any]]:
-    """(label, sublayer) for declared stages; a path ending in ``*`` means every element.
+    """(label, sublayer) for declared stages; a ``*`` anywhere in a path means every element there.
 
-    ``Stage("layers", "layers.*", "layers.*")`` becomes ``layers.0``, ``layers.1``, ... on
-    both sides, however many layers the drawn params make.
+    ``Stage("attention", "encoder.layer.*.attention", ...)`` becomes ``attention.0``,
+    ``attention.1``, ... on both sides, however many layers the drawn params make; two ``*``
+    give ``name.i.j``. Raises LookupError naming the part of the path that leads nowhere.
     """
     found = []
     for name, path in stages:
-        if path == "*" or path.endswith(".*"):
-            prefix = path[:-1].rstrip(".")
-            container = walk(root, prefix, *fallbacks) if prefix else root
-            found += [(f"{name}.{i}", item) for i, item in enumerate(container)]
-        else:
-            found.append((name, walk(root, path, *fallbacks)))
+        matches: list[tuple[str, Any]] = [(name, root)]
+        done: list[str] = []
+        for part in path.split(".") if path else []:
+            where = ".".join(done) or "(the layer itself)"
+            if part == "*":
+                matches = [(f"{label}.{i}", item) for label, node in matches
+                           for i, item in enumerate(_elements(node, where))]
+            else:
+                try:
+                    matches = [(label, walk(node, part, *fallbacks)) for label, node in matches]
+                except LookupError:
+                    raise LookupError(f"stage {name!r}: path {path!r} leads nowhere: nothing at {part!r} "
+                                      f"after {where!r}") from None
+            done.append(part)
+        found += matches
     return found

@@ -21,11 +21,23 @@ import numpy as np
 
 from harness.bridge import Entry
 from harness.frameworks import keras, tf
-from harness.sides import Outcome, Reloaded, StageCall, first_leaf, stage_layers, walk
+from harness.sides import (
+    POSITIONAL,
+    Convention,
+    Outcome,
+    Reloaded,
+    StageCall,
+    first_leaf,
+    invoke,
+    leaves,
+    named_leaves,
+    stage_layers,
+    walk,
+)
 
 __all__ = [
-    "build", "compiler", "entries", "load", "low_precision_ops", "observe", "reloaded", "resolve", "run", "sgd",
-    "state", "step", "traces",
+    "attribute_paths", "build", "compiler", "entries", "load", "low_precision_ops", "observe", "reloaded", "resolve",
+    "run", "sgd", "state", "step", "traces",
 ]
 
 _XLA = "tf.function(jit_compile=True)"
@@ -58,18 +70,28 @@ def _is_layer(obj: Any) -> bool:
     return isinstance(obj, keras().layers.Layer)
 
 
+_CONVENTIONS: weakref.WeakKeyDictionary[Any, Convention] = weakref.WeakKeyDictionary()
+
+
 def _call(obj: Any, xs: Sequence[Any], call_kwargs: Mapping[str, Any], mode: str) -> Any:
+    convention = _CONVENTIONS.get(obj, POSITIONAL)
     if _is_layer(obj):
-        return obj(*xs, **call_kwargs, training=(mode == "train"))
-    return obj(*xs, **call_kwargs)
+        return invoke(obj, xs, call_kwargs, convention, training=(mode == "train"))
+    return invoke(obj, xs, call_kwargs, convention)
 
 
 def build(
-    factory: Any, params: Mapping[str, Any], dtype: str, inputs: Sequence[np.ndarray], call_kwargs: Mapping[str, Any]
+    factory: Any, params: Mapping[str, Any], dtype: str, inputs: Sequence[np.ndarray], call_kwargs: Mapping[str, Any],
+    convention: Convention = POSITIONAL,
 ) -> Any:
-    """Call the TF factory under ``dtype``'s policy and build the layer by calling it once."""
+    """Call the TF factory under ``dtype``'s policy and build the layer by calling it once.
+
+    ``convention`` is how the layer takes its inputs (positionally, by keyword, as one dict);
+    every later call of it here follows it.
+    """
     with _dtype_policy(dtype):
         obj = factory(params)
+        _CONVENTIONS[obj] = convention
         if _is_layer(obj) and not obj.built:
             _call(obj, [tf().constant(a) for a in inputs], call_kwargs, "eval")
     return obj
@@ -89,14 +111,56 @@ def _key(variable: Any) -> str:
 
 
 def resolve(obj: Any, path: str) -> tuple[str, Entry] | None:
-    """Follow an attribute path (integers index lists, layer names a functional model)."""
+    """Follow an attribute path (integers index lists, layer names a functional model).
+
+    A variable's own Keras path (``transformer_layer_0/self_attention_layer/query/kernel``, as
+    Keras prints it) is accepted too: it is what a user reads in a model summary.
+    """
     try:
         node = walk(obj, path, "get_layer")
     except LookupError:
-        return None
+        node = next((v for v in _variables(obj) if _key(v) == path), None)
     if not isinstance(node, keras().Variable):
         return None
     return _key(node), Entry(tuple(node.shape), bool(node.trainable))
+
+
+# Keras's own bookkeeping attributes: they hold the same layers and variables under other names.
+_BOOKKEEPING = {"_tracker", "_layers", "_operations", "_inbound_nodes", "_outbound_nodes", "_trainable_variables",
+                "_non_trainable_variables", "_seed_generators", "_metrics", "_loss_ids", "_functional",
+                "_input_layers", "_output_layers", "_nodes_by_depth", "_operation_node_index", "optimizer"}
+
+
+def attribute_paths(obj: Any, depth: int = 12) -> dict[str, str]:
+    """The shortest attribute path of every variable, by variable key: what a weight map's ``Link`` is written in.
+
+    Public attributes are preferred to private ones (keras_hub keeps sublayers in
+    ``_self_attention_layer``; those are found when nothing public leads there).
+    """
+    k = keras()
+    found: dict[str, str] = {}
+    seen: set[int] = set()
+    frontier: list[tuple[str, Any]] = [("", obj)]
+    for _ in range(depth):
+        following: list[tuple[str, Any]] = []
+        for prefix, node in frontier:
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            if isinstance(node, k.Variable):
+                found.setdefault(_key(node), prefix)
+                continue
+            if isinstance(node, (list, tuple)):
+                children = [(str(i), v) for i, v in enumerate(node)]
+            elif isinstance(node, k.layers.Layer):
+                attrs = sorted(vars(node).items(), key=lambda kv: (kv[0].startswith("_"), kv[0]))
+                children = [(a, v) for a, v in attrs if a not in _BOOKKEEPING]
+            else:
+                continue
+            following += [(f"{prefix}.{name}" if prefix else name, child) for name, child in children
+                          if isinstance(child, (k.Variable, k.layers.Layer, list, tuple))]
+        frontier = following
+    return found
 
 
 def state(obj: Any) -> dict[str, np.ndarray]:
@@ -109,12 +173,6 @@ def load(obj: Any, arrays: Mapping[str, np.ndarray]) -> None:
     for key, value in arrays.items():
         variable = by_key[key]
         variable.assign(value.astype(variable.dtype))
-
-
-def _flatten(value: Any) -> list[Any]:
-    if isinstance(value, (list, tuple)):
-        return [leaf for item in value for leaf in _flatten(item)]
-    return [value]
 
 
 @contextlib.contextmanager
@@ -154,88 +212,109 @@ def run(
     *,
     mode: str,
     stages: Sequence[tuple[str, str]] = (),
+    order: Sequence[str] | None = None,
 ) -> Outcome:
     """Forward, and with cotangents the VJP for inputs and trainable variables.
 
     Inputs, outputs and cotangents here are already in TF layout; param gradients are keyed
-    by variable key. The caller maps layouts back through the bridge.
+    by variable key. The caller maps layouts back through the bridge. ``order``: the output
+    keys wanted, in the torch side's order (see :func:`_vjp`).
     """
     t = tf()
     xs = [t.constant(a) for a in inputs]
     trainable = [v for v in _variables(obj) if v.trainable]
     if mode == "graph":
-        return _run_graph(obj, xs, call_kwargs, cotangents, trainable)
-    outs, grads, log = _vjp(obj, xs, call_kwargs, cotangents, trainable, mode, stages)
-    outcome = Outcome([np.asarray(o) for o in outs], stages=[StageCall(n, np.asarray(o)) for n, _, o in log])
-    return _with_grads(outcome, grads, len(xs), trainable) if grads else outcome
+        return _run_graph(obj, xs, call_kwargs, cotangents, trainable, order)
+    names, outs, grads, log = _vjp(obj, xs, call_kwargs, cotangents, trainable, mode, stages, order)
+    outcome = Outcome([np.asarray(o) for o in outs], names,
+                      stages=[StageCall(n, np.asarray(o)) for n, _, o in log])
+    return _with_grads(outcome, grads, xs, trainable) if grads else outcome
+
+
+def _select(named: list[tuple[str, Any]], order: Sequence[str] | None) -> tuple[list[str], list[Any]]:
+    """The outputs in the order asked for (torch's, by key); all of them as returned if the keys differ."""
+    by_name = dict(named)
+    if order is not None and len(by_name) == len(named) == len(order) and set(order) == set(by_name):
+        return list(order), [by_name[k] for k in order]
+    return [n for n, _ in named], [o for _, o in named]
 
 
 def _vjp(obj: Any, xs: Sequence[Any], call_kwargs: Mapping[str, Any], cotangents: Sequence[Any] | None,
-         trainable: Sequence[Any], mode: str = "eval",
-         stages: Sequence[tuple[str, str]] = ()) -> tuple[list[Any], list[Any], list[tuple[str, Any, Any]]]:
-    """Outputs, the VJP (with cotangents) and the stage log: the body eager and compiled runs share.
+         trainable: Sequence[Any], mode: str = "eval", stages: Sequence[tuple[str, str]] = (),
+         order: Sequence[str] | None = None) -> tuple[list[str], list[Any], list[Any], list[tuple[str, Any, Any]]]:
+    """Output names and tensors, the VJP (with cotangents) and the stage log: the body eager and compiled runs share.
 
-    The VJP covers the inputs, the trainable variables and each recorded stage's input; it is
-    empty without cotangents or when their shapes differ from the outputs' (the comparison
-    reports that; ``tape.gradient`` would broadcast some of them silently). Compiled,
-    ``stages`` stays empty: a traced call records symbolic tensors.
+    ``order`` lists the output keys in the order the torch side returned their counterparts,
+    so that cotangents and comparisons line up by key. The VJP covers the floating inputs, the
+    trainable variables and each recorded stage's input; it is empty without cotangents or
+    when their shapes differ from the outputs' (the comparison reports that;
+    ``tape.gradient`` would broadcast some of them silently). Compiled, ``stages`` stays
+    empty: a traced call records symbolic tensors.
     """
     t = tf()
+    watched = [x for x in xs if x.dtype.is_floating]  # ids and masks take no gradient
     with _capture(obj, stages) as log, t.GradientTape() as tape:  # watches every variable read
-        for x in xs:
+        for x in watched:
             tape.watch(x)
-        outs = _flatten(_call(obj, xs, call_kwargs, mode))
+        names, outs = _select(named_leaves(_call(obj, xs, call_kwargs, mode)), order)
     if cotangents is None or len(cotangents) != len(outs) or not all(
             t.TensorShape(c.shape).is_compatible_with(o.shape) for c, o in zip(cotangents, outs, strict=True)):
-        return outs, [], log  # no VJP against cotangents of another structure: the check reports the shapes
+        return names, outs, [], log  # no VJP against cotangents of another structure: the check reports it
     grads = tape.gradient(
         outs,
-        [*xs, *trainable, *(x for _, x, _ in log)],
+        [*watched, *trainable, *(x for _, x, _ in log)],
         output_gradients=[t.convert_to_tensor(c, dtype=o.dtype) for o, c in zip(outs, cotangents, strict=True)],
         unconnected_gradients=t.UnconnectedGradients.NONE,
     )
-    return outs, [None if g is None else t.convert_to_tensor(g) for g in grads], log
+    return names, outs, [None if g is None else t.convert_to_tensor(g) for g in grads], log
 
 
-def _graph_fn(obj: Any, kind: str, jit: bool) -> Callable[..., Any]:
-    """The layer's tf.function for ``kind`` (forward or vjp), made once per layer and kind."""
+def _graph_fn(obj: Any, kind: str, jit: bool, order: tuple[str, ...] | None) -> Callable[..., Any]:
+    """The layer's tf.function for ``kind`` (forward or vjp), made once per layer, kind and output order.
+
+    The output names are Python-level facts of the trace, kept beside the function.
+    """
     graphs = _GRAPHS.setdefault(obj, {})
-    key = (kind, jit)
+    key = (kind, jit, order)
     if key not in graphs:
         def body(xs: list[Any], cotangents: list[Any] | None, **kwargs: Any) -> Any:
             _TRACES[0] += 1  # Python runs only while tracing
             # the variables are captured, not passed: the layer reads its own, and so must the tape
-            outs, grads, _ = _vjp(obj, xs, kwargs, cotangents, [v for v in _variables(obj) if v.trainable])
+            names, outs, grads, _ = _vjp(obj, xs, kwargs, cotangents, [v for v in _variables(obj) if v.trainable],
+                                         order=order)
+            graphs[("names", order)] = names
             return outs, grads
 
         graphs[key] = tf().function(body, jit_compile=jit, reduce_retracing=True)
     return graphs[key]
 
 
-def _compiled_call(obj: Any, xs: list[Any], call_kwargs: Mapping[str, Any],
-                   cots: list[Any] | None) -> tuple[Any, Any]:
+def _compiled_call(obj: Any, xs: list[Any], call_kwargs: Mapping[str, Any], cots: list[Any] | None,
+                   order: Sequence[str] | None = None) -> tuple[Any, Any]:
     """Forward (and VJP) compiled; with XLA unless XLA cannot compile this layer, which is recorded."""
     kind = "forward" if cots is None else "vjp"
     graphs = _GRAPHS.setdefault(obj, {})
     jit = graphs.get("compiler", _XLA) == _XLA
+    order = None if order is None else tuple(order)
     try:
-        return _graph_fn(obj, kind, jit)(xs, cots, **call_kwargs)
+        return _graph_fn(obj, kind, jit, order)(xs, cots, **call_kwargs)
     except Exception as exc:  # noqa: BLE001 - XLA's refusal is a finding; plain tf.function must still run
         if not jit:
             raise
-        result = _graph_fn(obj, kind, False)(xs, cots, **call_kwargs)
+        result = _graph_fn(obj, kind, False, order)(xs, cots, **call_kwargs)
         first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
         graphs["compiler"] = f"tf.function (XLA could not compile this layer: {type(exc).__name__}: {first})"
         return result
 
 
 def _run_graph(obj: Any, xs: list[Any], call_kwargs: Mapping[str, Any], cotangents: Sequence[np.ndarray] | None,
-               trainable: list[Any]) -> Outcome:
+               trainable: list[Any], order: Sequence[str] | None) -> Outcome:
     t = tf()
     cots = None if cotangents is None else [t.constant(c) for c in cotangents]
-    outs, grads = _compiled_call(obj, xs, call_kwargs, cots)
-    outcome = Outcome([np.asarray(o) for o in outs])
-    return _with_grads(outcome, grads, len(xs), trainable) if grads else outcome
+    outs, grads = _compiled_call(obj, xs, call_kwargs, cots, order)
+    names = _GRAPHS[obj].get(("names", None if order is None else tuple(order)), [])
+    outcome = Outcome([np.asarray(o) for o in outs], list(names))
+    return _with_grads(outcome, grads, xs, trainable) if grads else outcome
 
 
 def step(obj: Any, inputs: Sequence[np.ndarray], call_kwargs: Mapping[str, Any],
@@ -253,14 +332,15 @@ def step(obj: Any, inputs: Sequence[np.ndarray], call_kwargs: Mapping[str, Any],
     if cots is None:
         return lambda: _call(obj, xs, call_kwargs, "eval")
     trainable = [v for v in _variables(obj) if v.trainable]
-    return lambda: _vjp(obj, xs, call_kwargs, cots, trainable)[:2]
+    return lambda: _vjp(obj, xs, call_kwargs, cots, trainable)[1:3]
 
 
-def _with_grads(outcome: Outcome, grads: Sequence[Any], n_in: int, trainable: Sequence[Any]) -> Outcome:
-    """Split a VJP's gradients into inputs, trainable variables and stage inputs."""
+def _with_grads(outcome: Outcome, grads: Sequence[Any], xs: Sequence[Any], trainable: Sequence[Any]) -> Outcome:
+    """Split a VJP's gradients into inputs (None for ids and masks), trainable variables and stage inputs."""
     grads = [None if g is None else np.asarray(g) for g in grads]
-    n_vars = len(trainable)
-    outcome.input_grads = grads[:n_in]
+    n_vars, n_in = len(trainable), sum(x.dtype.is_floating for x in xs)
+    input_grads = iter(grads[:n_in])
+    outcome.input_grads = [next(input_grads) if x.dtype.is_floating else None for x in xs]
     outcome.param_grads = {_key(v): g for v, g in zip(trainable, grads[n_in:n_in + n_vars], strict=True)}
     for call, g in zip(outcome.stages, grads[n_in + n_vars:], strict=True):
         call.input_grad = g
@@ -282,14 +362,14 @@ def observe(obj: Any, path: str, inputs: Sequence[np.ndarray],
 
 
 def _numpy_runner(fn: Callable[[list[Any]], Any]) -> Callable[[Sequence[np.ndarray]], list[np.ndarray]]:
-    return lambda arrays: [np.asarray(o) for o in _flatten(fn([tf().constant(a) for a in arrays]))]
+    return lambda arrays: [np.asarray(o) for o in leaves(fn([tf().constant(a) for a in arrays]))]
 
 
 def _functional(obj: Any, inputs: Sequence[np.ndarray], call_kwargs: Mapping[str, Any]) -> Any:
     """The layer inside a functional model (batch dimension free): what ``.keras`` and export save."""
     k = keras()
     symbolic = [k.Input(shape=x.shape[1:], dtype=str(x.dtype)) for x in inputs]
-    return k.Model(symbolic, obj(*symbolic, **call_kwargs))
+    return k.Model(symbolic, invoke(obj, symbolic, call_kwargs, _CONVENTIONS.get(obj, POSITIONAL)))
 
 
 def _by_path(variables: Sequence[Any]) -> dict[str, np.ndarray]:
@@ -328,6 +408,7 @@ def reloaded(obj: Any, inputs: Sequence[np.ndarray], call_kwargs: Mapping[str, A
 
     def config() -> Reloaded:
         fresh = type(obj).from_config(obj.get_config())
+        _CONVENTIONS[fresh] = _CONVENTIONS.get(obj, POSITIONAL)
         _call(fresh, [t.constant(x) for x in inputs], call_kwargs, "eval")
         fresh.set_weights(obj.get_weights())
         return Reloaded(_numpy_runner(lambda xs: _call(fresh, xs, call_kwargs, "eval")),
@@ -359,7 +440,8 @@ def reloaded(obj: Any, inputs: Sequence[np.ndarray], call_kwargs: Mapping[str, A
 
 
 def sgd(obj: Any, inputs: Sequence[np.ndarray], call_kwargs: Mapping[str, Any], targets: Sequence[np.ndarray],
-        loss: Callable[..., Any], lr: float, steps: int) -> tuple[list[dict[str, np.ndarray]], list[float]]:
+        loss: Callable[..., Any], lr: float, steps: int,
+        order: Sequence[str] | None = None) -> tuple[list[dict[str, np.ndarray]], list[float]]:
     """``steps`` steps of ``keras.optimizers.SGD`` in training mode: trainable variables after each, and each loss.
 
     The loss is summed over the outputs, ``loss(output, target)`` each. Element 0 of the
@@ -373,7 +455,7 @@ def sgd(obj: Any, inputs: Sequence[np.ndarray], call_kwargs: Mapping[str, Any], 
     weights, losses = [{_key(v): np.asarray(v.numpy()) for v in trainable}], []
     for _ in range(steps):
         with t.GradientTape() as tape:
-            outs = _flatten(_call(obj, xs, call_kwargs, "train"))
+            _, outs = _select(named_leaves(_call(obj, xs, call_kwargs, "train")), order)
             value = t.add_n([loss(o, y) for o, y in zip(outs, ys, strict=True)])
         grads = tape.gradient(value, trainable)
         optimiser.apply_gradients([(g, v) for g, v in zip(grads, trainable, strict=True) if g is not None])
@@ -399,13 +481,13 @@ def low_precision_ops(obj: Any, inputs: Sequence[np.ndarray], call_kwargs: Mappi
     trainable = [v for v in _variables(obj) if v.trainable]
 
     def body(xs: list[Any], cots: list[Any] | None) -> Any:
-        outs, grads, _ = _vjp(obj, xs, call_kwargs, cots, trainable, mode)
+        _, outs, grads, _ = _vjp(obj, xs, call_kwargs, cots, trainable, mode)
         return outs, grads
 
     xs = [t.constant(a) for a in inputs]
     cots = None
     if grad:
-        shapes = [tuple(o.shape) for o in _flatten(_call(obj, xs, call_kwargs, mode))]
+        shapes = [tuple(o.shape) for o in leaves(_call(obj, xs, call_kwargs, mode))]
         cots = [t.zeros(s, dtype=t.float64) for s in shapes]
     graph = t.function(body).get_concrete_function(xs, cots).graph.as_graph_def()
     nodes = list(graph.node) + [n for f in graph.library.function for n in f.node_def]

@@ -17,15 +17,28 @@ import numpy as np
 
 from harness.bridge import Entry
 from harness.frameworks import torch
-from harness.sides import Outcome, Reloaded, StageCall, first_leaf, stage_layers
+from harness.sides import (
+    POSITIONAL,
+    Convention,
+    Outcome,
+    Reloaded,
+    StageCall,
+    differentiable,
+    first_leaf,
+    invoke,
+    leaves,
+    named_leaves,
+    stage_layers,
+)
 
 __all__ = [
     "COMPILER", "build", "compilations", "entries", "load", "low_precision_ops", "observe", "reloaded", "run", "sgd",
-    "state", "step",
+    "state", "step", "undeclared",
 ]
 
 COMPILER = "torch.compile(backend='inductor')"
 _COMPILED: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+_CONVENTIONS: weakref.WeakKeyDictionary[Any, Convention] = weakref.WeakKeyDictionary()
 # Every pair and dtype is a new graph of the same few code objects (nn.Linear.forward, say),
 # so dynamo's default limit of 8 is reached within one run; past it dynamo runs eager.
 _DYNAMO = {"recompile_limit": 256, "accumulated_recompile_limit": 65536, "fail_on_recompile_limit_hit": True}
@@ -72,11 +85,13 @@ def _flush_denormal() -> Iterator[None]:
         t.set_flush_denormal(False)
 
 
-def build(factory: Any, params: Mapping[str, Any], dtype: str, device: str, seed: int) -> Any:
+def build(factory: Any, params: Mapping[str, Any], dtype: str, device: str, seed: int,
+          convention: Convention = POSITIONAL) -> Any:
     """Call the pair's torch factory with the default dtype set, then move it to dtype/device.
 
     Plain tensor attributes (not parameters, not buffers) are created under the default
-    dtype too, so they match the parameters' precision.
+    dtype too, so they match the parameters' precision. ``convention`` is how the layer takes
+    its inputs (positionally, by keyword); every later call of it here follows it.
     """
     t = torch()
     t.manual_seed(seed)
@@ -84,7 +99,13 @@ def build(factory: Any, params: Mapping[str, Any], dtype: str, device: str, seed
         obj = factory(params)
     if isinstance(obj, t.nn.Module):
         obj = obj.to(device=device, dtype=getattr(t, dtype))
+    _CONVENTIONS[obj] = convention
     return obj
+
+
+def _call(obj: Any, fn: Any, xs: Sequence[Any], call_kwargs: Mapping[str, Any]) -> Any:
+    """``fn`` (the module, or its compiled wrapper) on the inputs, the way the module takes them."""
+    return invoke(fn, xs, call_kwargs, _CONVENTIONS.get(obj, POSITIONAL))
 
 
 def entries(obj: Any) -> dict[str, Entry]:
@@ -116,10 +137,10 @@ def load(obj: Any, arrays: Mapping[str, np.ndarray]) -> None:
             target.copy_(t.from_numpy(np.require(value, requirements='C')).to(dtype=target.dtype))
 
 
-def _flatten(value: Any) -> list[Any]:
-    if isinstance(value, (list, tuple)):
-        return [leaf for item in value for leaf in _flatten(item)]
-    return [value]
+def _inputs(inputs: Sequence[np.ndarray], device: str, want_grad: bool) -> list[Any]:
+    """Tensors of the inputs; floating ones require a gradient when one is wanted (ids and masks never)."""
+    t = torch()
+    return [t.tensor(a, device=device, requires_grad=want_grad and differentiable(a)) for a in inputs]
 
 
 def _compiling(mode: str) -> contextlib.AbstractContextManager[Any]:
@@ -150,6 +171,21 @@ def _capture(obj: Any, stages: Sequence[tuple[str, str]]) -> Iterator[list[tuple
             handle.remove()
 
 
+def undeclared(obj: Any, stages: Sequence[tuple[str, str]], limit: int = 30) -> list[str]:
+    """The leaf submodules no declared stage contains, as ``path (Type)``: where else a divergence can be.
+
+    Hooks see every submodule of a torch model, so when no declared stage diverges the record
+    can still name the sublayers it did not compare (an embedding lookup, an activation module).
+    """
+    t = torch()
+    if not isinstance(obj, t.nn.Module):
+        return []
+    covered = {id(m) for _, stage in stage_layers(obj, stages) for m in stage.modules()}
+    found = [f"{name} ({type(m).__name__})" for name, m in obj.named_modules()
+             if name and not any(True for _ in m.children()) and id(m) not in covered]
+    return found[:limit] + ([f"... and {len(found) - limit} more"] if len(found) > limit else [])
+
+
 def run(
     obj: Any,
     inputs: Sequence[np.ndarray],
@@ -159,17 +195,19 @@ def run(
     mode: str,
     device: str,
     stages: Sequence[tuple[str, str]] = (),
+    drop: frozenset[str] = frozenset(),
 ) -> Outcome:
     """Forward, and with ``cotangents`` the VJP for the inputs and every parameter.
 
     ``cotangents`` makes the cotangent arrays from the forward outputs (it needs their
     shapes), so a stateful layer runs its forward exactly once per call. With ``stages``
     (name, submodule path), every call of those submodules is recorded: its output, and
-    with cotangents the gradient at its first input.
+    with cotangents the gradient at its first input. Outputs keyed in ``drop`` (no TF
+    counterpart, declared by the pair) are left out before anything, the VJP included.
     """
     t = torch()
     want_grad = cotangents is not None
-    xs = [t.tensor(a, device=device, requires_grad=want_grad) for a in inputs]
+    xs = _inputs(inputs, device, want_grad)
     if isinstance(obj, t.nn.Module):
         obj.train(mode == "train")
         params = dict(obj.named_parameters())
@@ -177,14 +215,16 @@ def run(
         params = {}
     fn = _compiled(obj) if mode == "graph" else obj
     with _capture(obj, stages) as log, _flush_denormal(), t.set_grad_enabled(want_grad), _compiling(mode):
-        outs = _flatten(fn(*xs, **call_kwargs))
-    outcome = Outcome([_numpy(o) for o in outs], stages=[StageCall(n, o) for n, _, o in log])
+        named = [(n, o) for n, o in named_leaves(_call(obj, fn, xs, call_kwargs)) if n not in drop]
+    outs = [o for _, o in named]
+    outcome = Outcome([_numpy(o) for o in outs], [n for n, _ in named], stages=[StageCall(n, o) for n, _, o in log])
     if not want_grad:
         return outcome
     outcome.cotangents = cotangents(outcome.outputs)
     connected = [(o, c) for o, c in zip(outs, outcome.cotangents, strict=True) if o.requires_grad]
     stage_inputs = [x for _, x, _ in log]
-    targets = xs + list(params.values()) + [x for x in stage_inputs if x is not None and x.requires_grad]
+    watched = [x for x in xs if x.requires_grad]  # ids and masks take no gradient
+    targets = watched + list(params.values()) + [x for x in stage_inputs if x is not None and x.requires_grad]
     if connected:
         with _flush_denormal(), _compiling(mode):
             grads = t.autograd.grad(
@@ -196,8 +236,9 @@ def run(
     else:
         grads = (None,) * len(targets)
     grads = [None if g is None else _numpy(g) for g in grads]
-    n_in, n_params = len(xs), len(params)
-    outcome.input_grads = grads[:n_in]
+    n_in, n_params = len(watched), len(params)
+    input_grads = iter(grads[:n_in])
+    outcome.input_grads = [next(input_grads) if x.requires_grad else None for x in xs]
     outcome.param_grads = dict(zip(params, grads[n_in:n_in + n_params], strict=True))
     stage_grads = iter(grads[n_in + n_params:])
     for call, x in zip(outcome.stages, stage_inputs, strict=True):
@@ -214,21 +255,23 @@ def step(obj: Any, inputs: Sequence[np.ndarray], call_kwargs: Mapping[str, Any],
     """
     t = torch()
     want_grad = cotangents is not None
-    xs = [t.tensor(a, device=device, requires_grad=want_grad) for a in inputs]
+    xs = _inputs(inputs, device, want_grad)
     if isinstance(obj, t.nn.Module):
         obj.eval()
-    targets = xs + ([p for p in obj.parameters() if p.requires_grad] if isinstance(obj, t.nn.Module) else [])
+    params = [p for p in obj.parameters() if p.requires_grad] if isinstance(obj, t.nn.Module) else []
+    targets = [x for x in xs if x.requires_grad] + params
     cots = [t.tensor(c, device=device) for c in cotangents or ()]
     fn = _compiled(obj) if compiled else obj
     mode = "graph" if compiled else "eval"
 
     def forward() -> Any:
         with t.no_grad(), _compiling(mode):
-            return fn(*xs, **call_kwargs)
+            return _call(obj, fn, xs, call_kwargs)
 
     def vjp() -> Any:
         with _compiling(mode):
-            connected = [(o, c) for o, c in zip(_flatten(fn(*xs, **call_kwargs)), cots, strict=True) if o.requires_grad]
+            outs = leaves(_call(obj, fn, xs, call_kwargs))
+            connected = [(o, c) for o, c in zip(outs, cots, strict=True) if o.requires_grad]
             return t.autograd.grad([o for o, _ in connected], targets, grad_outputs=[c for _, c in connected],
                                    allow_unused=True)
 
@@ -246,9 +289,9 @@ def observe(obj: Any, path: str, inputs: Sequence[np.ndarray], call_kwargs: Mapp
     obj.train(True)
     with t.no_grad(), _flush_denormal():
         if not path:
-            return [(np.asarray(inputs[0]), _numpy(first_leaf(obj(*xs, **call_kwargs))))]
+            return [(np.asarray(inputs[0]), _numpy(first_leaf(_call(obj, obj, xs, call_kwargs))))]
         with _capture(obj, [("observed", path)]) as log:
-            obj(*xs, **call_kwargs)
+            _call(obj, obj, xs, call_kwargs)
     return [(_numpy(x), out) for _, x, out in log]
 
 
@@ -271,6 +314,7 @@ def reloaded(obj: Any, rebuild: Callable[[], Any], inputs: Sequence[np.ndarray],
         t.save(obj.state_dict(), buffer)
         buffer.seek(0)
         fresh = rebuild()
+        _CONVENTIONS[fresh] = _CONVENTIONS.get(obj, POSITIONAL)
         fresh.load_state_dict(t.load(buffer, weights_only=True), strict=True)
         return Reloaded(lambda xs: run(fresh, xs, call_kwargs, None, mode="eval", device=device).outputs,
                         state(fresh), state(obj))
@@ -279,7 +323,8 @@ def reloaded(obj: Any, rebuild: Callable[[], Any], inputs: Sequence[np.ndarray],
 
 
 def sgd(obj: Any, inputs: Sequence[np.ndarray], call_kwargs: Mapping[str, Any], targets: Sequence[np.ndarray],
-        loss: Callable[..., Any], lr: float, steps: int, device: str) -> tuple[list[dict[str, np.ndarray]],
+        loss: Callable[..., Any], lr: float, steps: int, device: str,
+        drop: frozenset[str] = frozenset()) -> tuple[list[dict[str, np.ndarray]],
                                                                                list[float]]:
     """``steps`` plain SGD steps in training mode: the trainable parameters after each, and each loss.
 
@@ -296,7 +341,8 @@ def sgd(obj: Any, inputs: Sequence[np.ndarray], call_kwargs: Mapping[str, Any], 
     with _flush_denormal():
         for _ in range(steps):
             optimiser.zero_grad()
-            value = sum(loss(o, y) for o, y in zip(_flatten(obj(*xs, **call_kwargs)), ys, strict=True))
+            outs = [o for n, o in named_leaves(_call(obj, obj, xs, call_kwargs)) if n not in drop]
+            value = sum(loss(o, y) for o, y in zip(outs, ys, strict=True))
             if value.requires_grad:  # a loss with no path to any parameter (all detached) updates nothing
                 value.backward()
             optimiser.step()
@@ -321,7 +367,7 @@ def low_precision_ops(obj: Any, inputs: Sequence[np.ndarray], call_kwargs: Mappi
     class _Log(TorchDispatchMode):
         def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
             result = func(*args, **(kwargs or {}))
-            if any(isinstance(r, t.Tensor) and r.dtype in low for r in _flatten(result)):
+            if any(isinstance(r, t.Tensor) and r.dtype in low for r in leaves(result)):
                 found.add(str(func.overloadpacket))
             return result
 
