@@ -131,6 +131,17 @@ _BOOKKEEPING = {"_tracker", "_layers", "_operations", "_inbound_nodes", "_outbou
                 "_input_layers", "_output_layers", "_nodes_by_depth", "_operation_node_index", "optimizer"}
 
 
+def _public(node: Any, name: str, value: Any) -> str:
+    """``kernel`` for ``_kernel`` where a public property of that name gives the same object (Dense's kernel)."""
+    if name.startswith("_") and isinstance(getattr(type(node), name[1:], None), property):
+        try:
+            if getattr(node, name[1:]) is value:
+                return name[1:]
+        except Exception:  # noqa: BLE001 - a property that cannot be read now is no alias
+            pass
+    return name
+
+
 def attribute_paths(obj: Any, depth: int = 12) -> dict[str, str]:
     """The shortest attribute path of every variable, by variable key: what a weight map's ``Link`` is written in.
 
@@ -153,8 +164,9 @@ def attribute_paths(obj: Any, depth: int = 12) -> dict[str, str]:
             if isinstance(node, (list, tuple)):
                 children = [(str(i), v) for i, v in enumerate(node)]
             elif isinstance(node, k.layers.Layer):
-                attrs = sorted(vars(node).items(), key=lambda kv: (kv[0].startswith("_"), kv[0]))
-                children = [(a, v) for a, v in attrs if a not in _BOOKKEEPING]
+                attrs = sorted(((_public(node, a, v), v) for a, v in vars(node).items() if a not in _BOOKKEEPING),
+                               key=lambda kv: (kv[0].startswith("_"), kv[0]))
+                children = attrs
             else:
                 continue
             following += [(f"{prefix}.{name}" if prefix else name, child) for name, child in children
