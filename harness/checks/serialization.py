@@ -27,9 +27,9 @@ import numpy as np
 
 from harness.cases import Case
 from harness.compare import Policy
-from harness.engine import Evaluation, Tally, draw_inputs, prepare, side_call, structure
+from harness.engine import Evaluation, Tally, draw_inputs, output_labels, prepare, side_call, structure
 from harness.layouts import layout_of
-from harness.sides import Reloaded
+from harness.sides import Outcome, Reloaded, keyed
 
 __all__ = ["EXACT", "evaluate"]
 
@@ -64,26 +64,35 @@ def _config(tally: Tally, label: str, original: dict[str, Any], reloaded: dict[s
     tally.flag(f"{label}: config", not differ, note)
 
 
+def _by_key(named: list[tuple[str, np.ndarray]], keys: list[str]) -> tuple[list[str], list[np.ndarray]]:
+    """A round trip's outputs in the original's key order where both name the same keys; else as returned."""
+    found = dict(named)
+    if keyed(keys) and len(found) == len(named) and set(found) == set(keys):
+        return list(keys), [found[k] for k in keys]
+    return [n for n, _ in named], [a for _, a in named]
+
+
 def _round_trip(tally: Tally, label: str, reload: Callable[[], Reloaded] | str, inputs: list[np.ndarray],
-                reference: list[np.ndarray], policy: Policy) -> None:
+                reference: Outcome, policy: Policy) -> None:
     if isinstance(reload, str):
         tally.flag(label, True, reload)
         return
     try:
         trip = reload()
-        outputs = trip.run(inputs)
+        names, outputs = _by_key(trip.run(inputs), reference.names)
     except Exception as exc:  # noqa: BLE001 - a round trip that raises is this check's finding
         tally.flag(label, False, f"round trip raised {type(exc).__name__}: {str(exc).strip()[:600]}")
         return
     _weights(tally, label, trip.weights, trip.original_weights)
     if trip.config is not None:
         _config(tally, label, *trip.config)
-    if not structure(tally, f"{label}: outputs", outputs, reference, ("reloaded", "original")):
+    keys = (names, reference.names) if keyed(names) or keyed(reference.names) else None
+    if not structure(tally, f"{label}: outputs", outputs, reference.outputs, ("reloaded", "original"), keys=keys):
         return
-    names = ["output"] if len(reference) == 1 else [f"output[{i}]" for i in range(len(reference))]
+    names = output_labels(reference.names or [str(i) for i in range(len(reference.outputs))])
     why = (f"within the {policy.source}: TensorFlow rewrites a SavedModel's graph on load" if trip.rewritten
            else "bit for bit: the reloaded layer runs the same eager kernels")
-    for name, got, want in zip(names, outputs, reference, strict=True):
+    for name, got, want in zip(names, outputs, reference.outputs, strict=True):
         tally.compare(f"{label}: {name}", got, want, note=f"reloaded vs original, {why}",
                       sides=("reloaded", "original"), policy=policy if trip.rewritten else EXACT)
 
@@ -99,8 +108,8 @@ def evaluate(target: Any, case: Case, dtype: str, policy: Policy, _localise: boo
     tally = Tally(policy)
     tally.saw(inputs)
     th_ref = side_call("torch", "forward", lambda: torch_side.run(tw.th, inputs, tw.kwargs, None, mode="eval",
-                                                                  device=target.device).outputs)
-    tf_ref = side_call("tf", "forward", lambda: tf_side.run(tw.tf, tf_inputs, tw.kwargs, None, mode="eval").outputs)
+                                                                  device=target.device))
+    tf_ref = side_call("tf", "forward", lambda: tf_side.run(tw.tf, tf_inputs, tw.kwargs, None, mode="eval"))
     rebuild = lambda: torch_side.build(pair.torch, case.params, dtype, target.device, case.seed,  # noqa: E731
                                        pair.convention("torch"))
     for label, reload in torch_side.reloaded(tw.th, rebuild, inputs, tw.kwargs, target.device).items():

@@ -49,14 +49,15 @@ class StageCall:
 class Reloaded:
     """One save/load round trip of a layer, as the serialization check compares it.
 
-    ``run`` gives the reloaded layer's outputs (numpy in, numpy out, the framework's own
-    layout). ``weights`` and ``original_weights`` are every saved variable by name, both
+    ``run`` gives the reloaded layer's outputs with their keys (numpy in, numpy out, the
+    framework's own layout): a SavedModel hands a dict back in an order of its own, so a
+    round trip's outputs are matched by key. ``weights`` and ``original_weights`` are every saved variable by name, both
     sides of the trip; ``config`` is (original, reloaded) where the format has one.
     ``rewritten`` says the framework recompiles or rewrites the computation on load (a
     SavedModel's graph), so its outputs are compared within the dtype's tolerance, not bit for bit.
     """
 
-    run: Callable[[Sequence[np.ndarray]], list[np.ndarray]]
+    run: Callable[[Sequence[np.ndarray]], list[tuple[str, np.ndarray]]]
     weights: dict[str, np.ndarray]
     original_weights: dict[str, np.ndarray]
     config: tuple[Any, Any] | None = None

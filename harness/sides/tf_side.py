@@ -373,8 +373,8 @@ def observe(obj: Any, path: str, inputs: Sequence[np.ndarray],
     return [(np.asarray(x), np.asarray(out)) for _, x, out in log]
 
 
-def _numpy_runner(fn: Callable[[list[Any]], Any]) -> Callable[[Sequence[np.ndarray]], list[np.ndarray]]:
-    return lambda arrays: [np.asarray(o) for o in leaves(fn([tf().constant(a) for a in arrays]))]
+def _numpy_runner(fn: Callable[[list[Any]], Any]) -> Callable[[Sequence[np.ndarray]], list[tuple[str, np.ndarray]]]:
+    return lambda arrays: [(n, np.asarray(o)) for n, o in named_leaves(fn([tf().constant(a) for a in arrays]))]
 
 
 def _functional(obj: Any, inputs: Sequence[np.ndarray], call_kwargs: Mapping[str, Any]) -> Any:

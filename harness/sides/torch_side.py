@@ -316,7 +316,11 @@ def reloaded(obj: Any, rebuild: Callable[[], Any], inputs: Sequence[np.ndarray],
         fresh = rebuild()
         _CONVENTIONS[fresh] = _CONVENTIONS.get(obj, POSITIONAL)
         fresh.load_state_dict(t.load(buffer, weights_only=True), strict=True)
-        return Reloaded(lambda xs: run(fresh, xs, call_kwargs, None, mode="eval", device=device).outputs,
+        def outputs(xs: Sequence[np.ndarray]) -> list[tuple[str, np.ndarray]]:
+            reloaded = run(fresh, xs, call_kwargs, None, mode="eval", device=device)
+            return list(zip(reloaded.names, reloaded.outputs, strict=True))
+
+        return Reloaded(outputs,
                         state(fresh), state(obj))
 
     return {label: state_dict}
