@@ -208,9 +208,10 @@ def test_a_scoped_declaration_whose_scope_is_never_drawn_says_so_instead_of_fail
 
 
 def test_a_round_trip_that_returns_its_dict_in_another_order_is_matched_by_key():
-    from harness.checks.serialization import _by_key
+    from harness.sides import in_order
 
     a, b = np.zeros(1), np.ones(2)
     # a SavedModel hands dict outputs back in an order of its own (sorted keys, here)
-    assert _by_key([("pooled", b), ("sequence", a)], ["sequence", "pooled"]) == (["sequence", "pooled"], [a, b])
-    assert _by_key([("0", b), ("1", a)], ["0", "1"]) == (["0", "1"], [b, a])  # positional: as returned
+    assert in_order([("pooled", b), ("sequence", a)], ["sequence", "pooled"]) == (["sequence", "pooled"], [a, b])
+    assert in_order([("0", b), ("1", a)], None) == (["0", "1"], [b, a])  # positional: as returned
+    assert in_order([("x", b)], ["y"]) == (["x"], [b])  # keys that differ: as returned, for the check to report

@@ -29,7 +29,7 @@ from harness.cases import Case
 from harness.compare import Policy
 from harness.engine import Evaluation, Tally, draw_inputs, output_labels, prepare, side_call, structure
 from harness.layouts import layout_of
-from harness.sides import Outcome, Reloaded, keyed
+from harness.sides import Outcome, Reloaded, in_order, keyed
 
 __all__ = ["EXACT", "evaluate"]
 
@@ -64,14 +64,6 @@ def _config(tally: Tally, label: str, original: dict[str, Any], reloaded: dict[s
     tally.flag(f"{label}: config", not differ, note)
 
 
-def _by_key(named: list[tuple[str, np.ndarray]], keys: list[str]) -> tuple[list[str], list[np.ndarray]]:
-    """A round trip's outputs in the original's key order where both name the same keys; else as returned."""
-    found = dict(named)
-    if keyed(keys) and len(found) == len(named) and set(found) == set(keys):
-        return list(keys), [found[k] for k in keys]
-    return [n for n, _ in named], [a for _, a in named]
-
-
 def _round_trip(tally: Tally, label: str, reload: Callable[[], Reloaded] | str, inputs: list[np.ndarray],
                 reference: Outcome, policy: Policy) -> None:
     if isinstance(reload, str):
@@ -79,7 +71,8 @@ def _round_trip(tally: Tally, label: str, reload: Callable[[], Reloaded] | str, 
         return
     try:
         trip = reload()
-        names, outputs = _by_key(trip.run(inputs), reference.names)
+        named = trip.run(inputs)
+        names, outputs = in_order(named, reference.names if keyed(reference.names) else None)
     except Exception as exc:  # noqa: BLE001 - a round trip that raises is this check's finding
         tally.flag(label, False, f"round trip raised {type(exc).__name__}: {str(exc).strip()[:600]}")
         return

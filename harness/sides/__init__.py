@@ -15,7 +15,7 @@ import numpy as np
 
 __all__ = [
     "POSITIONAL", "Convention", "Outcome", "Reloaded", "SideError", "StageCall", "differentiable", "first_leaf",
-    "invoke", "keyed", "leaves", "named_leaves", "stage_layers", "walk",
+    "in_order", "invoke", "keyed", "leaves", "named_leaves", "stage_layers", "walk",
 ]
 
 
@@ -135,6 +135,18 @@ def named_leaves(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
     else:
         return [(prefix, value)]
     return [leaf for key, item in items for leaf in named_leaves(item, f"{prefix}.{key}" if prefix else key)]
+
+
+def in_order(named: Sequence[tuple[str, Any]], order: Sequence[str] | None) -> tuple[list[str], list[Any]]:
+    """Keyed outputs in the order asked for (the other side's, by key); all of them as returned if the keys differ.
+
+    Both the cross-framework comparison (TF asked for torch's order) and a save/load round trip
+    (a SavedModel returns its dict in an order of its own) line outputs up this way.
+    """
+    by_name = dict(named)
+    if order is not None and len(by_name) == len(named) == len(order) and set(order) == set(by_name):
+        return list(order), [by_name[k] for k in order]
+    return [n for n, _ in named], [o for _, o in named]
 
 
 def leaves(value: Any) -> list[Any]:

@@ -28,6 +28,7 @@ from harness.sides import (
     Reloaded,
     StageCall,
     first_leaf,
+    in_order,
     invoke,
     leaves,
     named_leaves,
@@ -243,14 +244,6 @@ def run(
     return _with_grads(outcome, grads, xs, trainable) if grads else outcome
 
 
-def _select(named: list[tuple[str, Any]], order: Sequence[str] | None) -> tuple[list[str], list[Any]]:
-    """The outputs in the order asked for (torch's, by key); all of them as returned if the keys differ."""
-    by_name = dict(named)
-    if order is not None and len(by_name) == len(named) == len(order) and set(order) == set(by_name):
-        return list(order), [by_name[k] for k in order]
-    return [n for n, _ in named], [o for _, o in named]
-
-
 def _vjp(obj: Any, xs: Sequence[Any], call_kwargs: Mapping[str, Any], cotangents: Sequence[Any] | None,
          trainable: Sequence[Any], mode: str = "eval", stages: Sequence[tuple[str, str]] = (),
          order: Sequence[str] | None = None) -> tuple[list[str], list[Any], list[Any], list[tuple[str, Any, Any]]]:
@@ -268,7 +261,7 @@ def _vjp(obj: Any, xs: Sequence[Any], call_kwargs: Mapping[str, Any], cotangents
     with _capture(obj, stages) as log, t.GradientTape() as tape:  # watches every variable read
         for x in watched:
             tape.watch(x)
-        names, outs = _select(named_leaves(_call(obj, xs, call_kwargs, mode)), order)
+        names, outs = in_order(named_leaves(_call(obj, xs, call_kwargs, mode)), order)
     if cotangents is None or len(cotangents) != len(outs) or not all(
             t.TensorShape(c.shape).is_compatible_with(o.shape) for c, o in zip(cotangents, outs, strict=True)):
         return names, outs, [], log  # no VJP against cotangents of another structure: the check reports it
@@ -467,7 +460,7 @@ def sgd(obj: Any, inputs: Sequence[np.ndarray], call_kwargs: Mapping[str, Any], 
     weights, losses = [{_key(v): np.asarray(v.numpy()) for v in trainable}], []
     for _ in range(steps):
         with t.GradientTape() as tape:
-            _, outs = _select(named_leaves(_call(obj, xs, call_kwargs, "train")), order)
+            _, outs = in_order(named_leaves(_call(obj, xs, call_kwargs, "train")), order)
             value = t.add_n([loss(o, y) for o, y in zip(outs, ys, strict=True)])
         grads = tape.gradient(value, trainable)
         optimiser.apply_gradients([(g, v) for g, v in zip(grads, trainable, strict=True) if g is not None])
