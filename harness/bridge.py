@@ -42,7 +42,8 @@ class Slot:
 
     Usually one TF variable; several where the transform splits (a packed ``in_proj_weight``
     is three kernels); or a slice of one (``span``: start, stop, axis) where several torch
-    tensors fill one TF variable together (separate q, k, v weights into a fused kernel).
+    tensors fill one TF variable together (separate q, k, v weights into a fused kernel);
+    or a summand of one (``summed``: torch's two recurrent biases are Keras's one).
     ``transform`` is bound to the case (its dims resolved).
     """
 
@@ -54,6 +55,7 @@ class Slot:
     init: str = "normal"
     shapes: tuple[tuple[int, ...], ...] = ()
     span: tuple[int, int, int] | None = None
+    summed: bool = False
 
 
 class WeightMapError(ValueError):
@@ -185,7 +187,9 @@ def to_tf(canonical: Mapping[str, np.ndarray], slots: list[Slot]) -> dict[str, n
     joined: dict[str, list[tuple[int, int, np.ndarray]]] = {}
     for s in slots:
         made = s.transform.forward(canonical[s.canonical])
-        if s.span is not None:
+        if s.summed:
+            out[s.tf_keys[0]] = out[s.tf_keys[0]] + made if s.tf_keys[0] in out else made
+        elif s.span is not None:
             joined.setdefault(s.tf_keys[0], []).append((s.span[0], s.span[2], made))
         else:
             out.update(zip(s.tf_keys, made if s.transform.parts > 1 else (made,), strict=True))
@@ -203,6 +207,10 @@ def from_tf(tf_arrays: Mapping[str, np.ndarray], slots: list[Slot]) -> dict[str,
     """
     out: dict[str, np.ndarray] = {}
     for s in slots:
+        if s.summed:  # d(a + b)/da = d(a + b)/db: each summand gets TF's whole gradient
+            if s.tf_keys[0] in tf_arrays:
+                out[s.canonical] = s.transform.inverse(tf_arrays[s.tf_keys[0]])
+            continue
         if s.span is not None:
             if s.tf_keys[0] in tf_arrays:
                 start, stop, axis = s.span
@@ -268,6 +276,12 @@ def _fits(slot: Slot, entry: Entry, tf_entries: Mapping[str, Entry], problems: l
 def _assemble(tf_key: str, pieces: list[tuple[Any, Slot]], tf_entry: Entry, problems: list[str]) -> list[Slot]:
     """Slots that fill one TF variable together, each with its slice; checked to tile it exactly."""
     names = [s.canonical for _, s in pieces]
+    summed = {getattr(p, "summed", False) for p, _ in pieces}
+    if summed == {True}:
+        return _summands(tf_key, pieces, tf_entry, problems)
+    if len(summed) > 1:
+        problems.append(f"mis-mapped: {names} fill TF {tf_key!r} partly summed, partly joined; one or the other")
+        return []
     counts = {p.of for p, _ in pieces}
     axes = {p.axis for p, _ in pieces}
     indices = sorted(p.index for p, _ in pieces)
@@ -297,4 +311,23 @@ def _assemble(tf_key: str, pieces: list[tuple[Any, Slot]], tf_entry: Entry, prob
         stop = start + slot.shapes[0][axis]
         slots.append(replace(slot, span=(start, stop, axis)))
         start = stop
+    return slots
+
+
+def _summands(tf_key: str, pieces: list[tuple[Any, Slot]], tf_entry: Entry, problems: list[str]) -> list[Slot]:
+    """Slots whose sum is one TF variable: all of its shape, parts 0..of-1 each once."""
+    names = [s.canonical for _, s in pieces]
+    indices = sorted(p.index for p, _ in pieces)
+    if len({p.of for p, _ in pieces}) != 1 or indices != list(range(pieces[0][0].of)):
+        problems.append(f"mis-mapped: {names} sum into TF {tf_key!r} as parts {indices}; the parts must be 0..of-1")
+        return []
+    slots = []
+    for _, slot in sorted(pieces, key=lambda ps: ps[0].index):
+        if slot.shapes[0] != tf_entry.shape:
+            problems.append(f"mis-shaped: torch {slot.canonical!r} gives {slot.shapes[0]} but TF {tf_key!r}, "
+                            f"which it is summed into, has shape {tf_entry.shape}")
+        elif slot.trainable != tf_entry.trainable:
+            problems.append(f"trainability: torch {slot.canonical!r} and TF {tf_key!r} differ in trainability")
+        else:
+            slots.append(replace(slot, summed=True))
     return slots

@@ -32,7 +32,7 @@ from harness import bridge, coverage, oracle
 from harness.cases import Case, case_strategy, regimes_for
 from harness.checks import TORCH_ONLY_CHECKS, evaluate
 from harness.compare import Policy, TensorMetrics, policy_for
-from harness.engine import BUILT, Evaluation, Timeout, low_precision_ops, rounded_through, time_limit
+from harness.engine import AUTO_MAPS, BUILT, Evaluation, Timeout, low_precision_ops, rounded_through, time_limit
 from harness.results import Record
 from harness.sides import SideError
 from harness.spec import KnownDivergence, LayerPair, SpecError
@@ -217,7 +217,8 @@ def run_check(target: Target, *, max_examples: int | None = None, case: Case | N
     known = pair.declared(target.check, target.dtype, target.mode)
     record = Record(
         pair=pair.name, check=target.check, dtype=target.dtype, device=target.device, mode=target.mode,
-        verdict="pass", origin={"seed": pair.origin.seed, "tutorial_name": pair.origin.tutorial_name},
+        verdict="pass", origin={"seed": pair.origin.seed, "tutorial_name": pair.origin.tutorial_name,
+                                **({"atlas": dict(pair.origin.atlas)} if pair.origin.atlas else {})},
         tolerance=policy.to_json(), known_divergence="\n".join(k.reason for k in known) or None, run_id=run_id,
     )
     worst: list[TensorMetrics] = []
@@ -319,6 +320,8 @@ def run_check(target: Target, *, max_examples: int | None = None, case: Case | N
     if record.coverage and fixed and target.check in ("gradient", "train_step"):
         record.coverage["no_gradient"] = fixed  # ids and masks: compared as inputs, never differentiated
     _conclude(record, known, [c for c, _ in tried])
+    if pair.auto_weights:
+        record.weight_map = AUTO_MAPS.get(pair.name)
     record.examples = len(record.per_example)
     record.duration_s = round(time.perf_counter() - started, 4)
     return record

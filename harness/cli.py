@@ -117,6 +117,18 @@ def _parser() -> argparse.ArgumentParser:
                       help="register pairs from this Python file for the replay; repeatable")
     gate.add_argument("--out", default=None, help="the HTML diff page (default: CANDIDATE/gate.html)")
 
+    mapping = sub.add_parser("map", help="match a pair's torch and Keras sublayers through the atlas: print its "
+                                         "weights= and stages=, what it could not match, and the settings that differ")
+    mapping.add_argument("pairs", nargs="+", metavar="NAME", help="the pairs to map")
+    mapping.add_argument("--pairs-from", action="append", default=[], metavar="FILE",
+                         help="load pairs from this Python file; repeatable")
+    mapping.add_argument("--dims", default="", metavar="K=V,...",
+                         help="dims to build at (integers); the others at their smallest draw")
+    mapping.add_argument("--compare", action="store_true",
+                         help="also check a pair's hand-written map against the atlas's, tensor by tensor")
+    mapping.add_argument("--strict", action="store_true",
+                         help="exit 1 when a tensor is left unmatched or a setting differs (a lint for CI)")
+
     report = sub.add_parser("report", help="render result directories as one self-contained HTML page")
     report.add_argument("directories", nargs="+", metavar="DIR",
                         help="result directories (shards, or CPU and CUDA runs, merge into one view)")
@@ -148,6 +160,39 @@ def _list(args: argparse.Namespace) -> int:
         print(f"{name:<{width}}  {','.join(pair.checks):<16} {origin}{flags}")
     print(f"{len(catalogue.pairs)} pairs")
     return 0
+
+
+def _dims(text: str) -> dict[str, int]:
+    dims = {}
+    for item in filter(None, (t.strip() for t in text.split(","))):
+        name, _, value = item.partition("=")
+        try:
+            dims[name.strip()] = int(value)
+        except ValueError:
+            raise SpecError(f"--dims {item!r}: expected NAME=INTEGER") from None
+    return dims
+
+
+def _map(args: argparse.Namespace) -> int:
+    from harness.atlas.match import render
+    from harness.atlas.tool import compare, map_pair
+
+    catalogue = registry.load(args.pairs_from)
+    pairs = catalogue.select(args.pairs)
+    fixed = _dims(args.dims)
+    findings = 0
+    for pair in pairs:
+        try:
+            mapping, params, th, tf = map_pair(pair, {k: v for k, v in fixed.items() if k in pair.dims})
+        except ValueError as exc:
+            return _usage(str(exc))
+        print(f"# {pair.name} at {json.dumps(params, default=repr)}")
+        print(render(mapping))
+        if args.compare and not pair.auto_weights and pair.weights:
+            print(compare(pair, mapping, th, tf, params).summary(pair.name))
+        findings += len(mapping.unmatched) + len(mapping.differences)
+        print()
+    return 1 if args.strict and findings else 0
 
 
 def _usage(message: str) -> int:
@@ -442,8 +487,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return {"list": _list, "run": _run, "bench": _bench, "snapshot": _snapshot, "gate": _gate,
-                "report": _report}[args.command](args)
-    except (SpecError, FileNotFoundError) as exc:
+                "report": _report, "map": _map}[args.command](args)
+    except (SpecError, FileNotFoundError, registry.UnknownPairError) as exc:
         return _usage(str(exc))
     except KeyboardInterrupt:
         print("conform: interrupted", file=sys.stderr)

@@ -19,6 +19,7 @@ import contextvars
 import json
 import signal
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -340,7 +341,8 @@ def prepare(target: Any, case: Case, dtype: str, values: Mapping[str, np.ndarray
     rng = np.random.default_rng(case.seed)
     kwargs = {name: case.params[name] for name in pair.call_args}
     th, tf = _build(target, case, dtype, kwargs)
-    slots = bridge.plan(pair.name, pair.weights, torch_side.entries(th), lambda path: tf_side.resolve(tf, path),
+    weight_map = auto_weights(pair.name, th, tf, pair.origin.atlas) if pair.auto_weights else pair.weights
+    slots = bridge.plan(pair.name, weight_map, torch_side.entries(th), lambda path: tf_side.resolve(tf, path),
                         tf_side.entries(tf), lambda: tf_side.attribute_paths(tf), case.params)
     if pair.stages:
         _validate_stages(pair, th, tf)
@@ -351,6 +353,34 @@ def prepare(target: Any, case: Case, dtype: str, values: Mapping[str, np.ndarray
     torch_side.load(th, values)
     tf_side.load(tf, bridge.to_tf(values, slots))
     return Twins(pair, th, tf, slots, rng, kwargs, values)
+
+
+# The map ``weights="auto"`` last resolved for each pair, as the records list it (torch name -> Link source).
+AUTO_MAPS: dict[str, dict[str, str]] = {}
+
+
+def auto_weights(name: str, th: Any, tf: Any, atlas: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The atlas's weight map for two built layers (``weights="auto"``); refused, with every reason, if incomplete.
+
+    ``atlas`` is an atlas pair's origin: its two layers are one counterpart, mapped root to root.
+    Matching walks both trees, so it is done once per built pair (graph mode reuses a build).
+    """
+    from harness.atlas import ATLAS
+    from harness.atlas.match import entry_source, map_layers
+
+    cached = _AUTO.get(th)
+    if cached is not None and cached[0] is tf:
+        return cached[1]
+    root = next((cp for cp in ATLAS if atlas and cp.name == atlas.get("counterpart")), None)
+    found = map_layers(th, tf, root=root)
+    if found.unmatched:
+        raise bridge.WeightMapError(name, [f"weights='auto': {u}" for u in found.unmatched])
+    AUTO_MAPS[name] = {k: entry_source(v) for k, v in found.weights.items()}
+    _AUTO[th] = (tf, found.weights)
+    return found.weights
+
+
+_AUTO: weakref.WeakKeyDictionary[Any, tuple[Any, dict[str, Any]]] = weakref.WeakKeyDictionary()
 
 
 def _validate_stages(pair: LayerPair, th: Any, tf: Any) -> None:

@@ -228,6 +228,21 @@ def _records(base: Side, cand: Side, t: Thresholds) -> list[Finding]:
     return out
 
 
+def _conventions(base: Side, cand: Side) -> list[Finding]:
+    """Atlas conventions whose measured outcome differs between the two sides: a release changed a default."""
+    from harness.report.atlas import conventions, outcome
+
+    before, after = conventions(list(base.records.values())), conventions(list(cand.records.values()))
+    out = []
+    for pair in sorted(before.keys() & after.keys()):
+        was, now = outcome(before[pair])[0], outcome(after[pair])[0]
+        if was != now:
+            atlas = before[pair][0].origin["atlas"]
+            out.append(Finding("convention changed", pair, f"{atlas.get('torch')} / {atlas.get('keras')}: "
+                               f"{atlas.get('setting')}", was, now, True))
+    return out
+
+
 def cpu_difference(base: Side, cand: Side) -> str | None:
     """A line saying the two runs' CPUs differ in the vector extensions float32 kernels use, if they do."""
     def of(side: Side) -> tuple[Any, Any]:
@@ -327,7 +342,7 @@ def gate(base: Side, cand: Side, t: Thresholds, pairs: dict[str, Any] | None = N
     differences = _incomparable(base, cand)
     if differences:
         raise GateError("the two runs used different settings and are not comparable: " + "; ".join(differences))
-    findings = _records(base, cand, t) + _one_side(base, cand) + _slowdowns(base, cand, t)
+    findings = _records(base, cand, t) + _conventions(base, cand) + _one_side(base, cand) + _slowdowns(base, cand, t)
     drift: list[dict[str, Any]] = []
     if pairs is not None:
         more, drift = _drift(base, t, pairs)

@@ -57,6 +57,7 @@ _FIXED_MODE = {"parameters": "eval", "serialization": "eval", "statistics": "tra
 STATE_CALLS = 3
 BENCH_SIZES = ("small", "large")
 INITS = ("normal", "positive", "keep")
+AUTO = "auto"
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
@@ -69,12 +70,16 @@ class Origin:
     """Where a pair comes from: the tutorial file and the tutorial's own name for it.
 
     ``shown`` says which frameworks the tutorial itself writes; the other side is ours.
+    ``atlas`` is set on the atlas's own pairs (:mod:`harness.atlas`): the counterpart, the
+    setting and both defaults, which records carry so the report's atlas table and the gate
+    can name a convention without the pair files.
     """
 
     seed: str
     tutorial_name: str
     shown: tuple[str, ...] = ()
     note: str = ""
+    atlas: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -161,12 +166,15 @@ class Part:
 
     Separate ``q``, ``k``, ``v`` weights into one fused Keras kernel: each maps to the same TF
     path with ``Part(index, of=3, axis=-1)``; the bridge joins them along ``axis`` (after each
-    one's transform) and splits TF's gradient back.
+    one's transform) and splits TF's gradient back. ``summed=True`` adds the parts instead:
+    torch's recurrent layers keep two biases (``bias_ih``, ``bias_hh``) where Keras keeps their
+    sum; each torch bias then gets TF's whole gradient, which is exactly the gradient of a sum.
     """
 
     index: int
     of: int
     axis: int = 0
+    summed: bool = False
 
     def __post_init__(self) -> None:
         if not 0 <= self.index < self.of:
@@ -396,7 +404,12 @@ class LayerPair:
             with named inputs takes it); names from each Tensor's ``key``.
         call_args: names of params passed to both calls as keyword arguments
             (non-tensor arguments such as a branch condition).
-        weights: canonical (torch ``state_dict``) name → :class:`Link` or TF path.
+        weights: canonical (torch ``state_dict``) name → :class:`Link` or TF path; or
+            ``"auto"``: the atlas matches both layers' sublayers and writes the map when the
+            layers are built (what ``conform map`` prints); every record lists the map used.
+        side_kwargs: fixed keyword arguments of one side's call, by side
+            (``{"torch": {"need_weights": False}}``): what one framework needs to be asked
+            for that the other does by default.
         output_layout: layout of every output, as for inputs.
         outputs: torch output key -> TF output key, where both sides return keyed outputs
             (dicts, HF ``ModelOutput``) under different names; keyed outputs are matched by
@@ -438,7 +451,8 @@ class LayerPair:
     inputs: tuple[Tensor, ...]
     inputs_as: Mapping[str, str] = field(default_factory=dict)
     call_args: tuple[str, ...] = ()
-    weights: Mapping[str, Link | TorchOnly | str] = field(default_factory=dict)
+    weights: Mapping[str, Link | TorchOnly | str] | str = field(default_factory=dict)
+    side_kwargs: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     output_layout: str = "feature_last"
     outputs: Mapping[str, str | None] = field(default_factory=dict)
     special_values: Callable[[Params], Sequence[float]] | None = None
@@ -495,18 +509,31 @@ class LayerPair:
             unfixed = [d for d in self.dims if d not in params]
             if unfixed:
                 raise SpecError(f"Pair {self.name!r}: bench size {size!r} must fix every dim; missing {unfixed}")
-        object.__setattr__(
-            self, "weights", {k: Link(v) if isinstance(v, str) else v for k, v in self.weights.items()}
-        )
+        if isinstance(self.weights, str):
+            if self.weights != AUTO:
+                raise SpecError(f"Pair {self.name!r}: weights is a mapping or {AUTO!r}. Received: {self.weights!r}")
+        else:
+            object.__setattr__(
+                self, "weights", {k: Link(v) if isinstance(v, str) else v for k, v in self.weights.items()}
+            )
+        sides = [s for s in self.side_kwargs if s not in ("torch", "tf")]
+        if sides:
+            raise SpecError(f"Pair {self.name!r}: side_kwargs is keyed 'torch' and 'tf'. Received: {sides}")
 
     @property
     def dropped_outputs(self) -> frozenset[str]:
         """torch output keys declared without a TF counterpart (``outputs={key: None}``)."""
         return frozenset(k for k, v in self.outputs.items() if v is None)
 
-    def convention(self, side: str) -> tuple[str, tuple[str, ...]]:
-        """How ``side`` takes the inputs: the style and each tensor's key (see ``inputs_as``)."""
-        return self.inputs_as.get(side, "args"), tuple(t.key(side) for t in self.inputs)
+    @property
+    def auto_weights(self) -> bool:
+        """Whether the weight map is resolved by the atlas when the layers are built (``weights="auto"``)."""
+        return isinstance(self.weights, str)
+
+    def convention(self, side: str) -> tuple[str, tuple[str, ...], tuple[tuple[str, Any], ...]]:
+        """How ``side`` is called: the inputs' style, each tensor's key, and its fixed keyword arguments."""
+        return (self.inputs_as.get(side, "args"), tuple(t.key(side) for t in self.inputs),
+                tuple(self.side_kwargs.get(side, {}).items()))
 
     def modes_for(self, check: str) -> tuple[str, ...]:
         """The modes a check runs in for this pair.
@@ -537,9 +564,9 @@ class LayerPair:
             "inputs": [{"name": t.name, "shape": list(t.shape), "layout": t.layout, "dtype": t.dtype}
                    for t in self.inputs],
             "outputs": dict(self.outputs),
-            "weights": {k: {"tf": list(v.paths) if len(v.paths) > 1 else v.tf, "transform": v.transform.name}
-                        if isinstance(v, Link)
-                        else {"torch_only": v.reason} for k, v in self.weights.items()},
+            "weights": self.weights if self.auto_weights else
+            {k: {"tf": list(v.paths) if len(v.paths) > 1 else v.tf, "transform": v.transform.name}
+             if isinstance(v, Link) else {"torch_only": v.reason} for k, v in self.weights.items()},
             "modes": list(self.modes),
             "skip_modes": dict(self.skip_modes),
             "stages": [s.name for s in self.stages],

@@ -224,7 +224,9 @@ def across_devices(target: Any, case: Case, dtype: str, policy: Policy, _localis
                     lambda: torch_side.build(pair.torch, case.params, dtype, target.device, case.seed,
                                              pair.convention("torch")))
     current = torch_side.state(gpu)
-    inits = {k: v.init if isinstance(v, Link) else "keep" for k, v in pair.weights.items()}
+    # an atlas-resolved map needs TF to resolve: without it, parameters are drawn and buffers kept
+    inits = {k: v.init if isinstance(v, Link) else "keep" for k, v in pair.weights.items()} if not pair.auto_weights \
+        else {k: "keep" for k, v in current.items() if k not in dict(gpu.named_parameters())}
     torch_side.load(gpu, {k: as_drawn(initial_value(inits.get(k, "normal"), v, rng), v.dtype)
                           for k, v in current.items()})
     cpu = _CpuTwin(target, case, dtype, gpu)

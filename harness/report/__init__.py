@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from harness.report.assets import CSS, SCRIPT
+from harness.report.atlas import atlas_section
 from harness.report.bench import benchmarks_section, find_benchmarks
 from harness.report.details import pair_sections
 from harness.report.fmt import e
@@ -31,9 +32,11 @@ __all__ = ["render"]
 INDEX_FILE = "index.html"
 
 
-def _nav(has_benchmarks: bool) -> str:
+def _nav(has_benchmarks: bool, has_atlas: bool) -> str:
     """Links to the page's sections."""
     links = [("summary", "Summary"), ("matrix", "Matrix")]
+    if has_atlas:
+        links.append(("atlas", "Atlas"))
     if has_benchmarks:
         links.append(("benchmarks", "Benchmarks"))
     links.append(("pairs", "Pairs"))
@@ -43,14 +46,15 @@ def _nav(has_benchmarks: bool) -> str:
 def _page(report: Report, benchmarks_html: str) -> str:
     """The whole document."""
     names = ", ".join(s.label for s in report.sources)
+    atlas = atlas_section(report)
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>conform report: {e(names)}</title><style>{CSS}</style></head><body>"
         "<header><h1>Conformance report: PyTorch vs Keras 3</h1>"
         f'<p class="muted">Do the twin layers compute the same thing? Results from {e(names)}.</p>'
-        f"{_nav(bool(benchmarks_html))}</header><main>"
-        f"{summary_section(report)}{matrix_section(report)}{benchmarks_html}{pair_sections(report)}"
+        f"{_nav(bool(benchmarks_html), bool(atlas))}</header><main>"
+        f"{summary_section(report)}{matrix_section(report)}{atlas}{benchmarks_html}{pair_sections(report)}"
         f"</main><script>{SCRIPT}</script></body></html>\n"
     )
 

@@ -98,15 +98,20 @@ def walk(root: Any, path: str, *fallbacks: str) -> Any:
     return node
 
 
-Convention = tuple[str, tuple[str, ...]]
-"""How a layer takes its inputs: ``("args", ())``, or ``("kwargs" | "dict", keys)`` (``LayerPair.inputs_as``)."""
-POSITIONAL: Convention = ("args", ())
+Convention = tuple[str, tuple[str, ...], tuple[tuple[str, Any], ...]]
+"""How a layer is called: ``("args", (), fixed)``, or ``("kwargs" | "dict", keys, fixed)``.
+
+The style and keys are ``LayerPair.inputs_as``; ``fixed`` are the side's own keyword
+arguments (``LayerPair.side_kwargs``), passed on every call of it.
+"""
+POSITIONAL: Convention = ("args", (), ())
 
 
 def invoke(fn: Callable[..., Any], xs: Sequence[Any], call_kwargs: Mapping[str, Any], convention: Convention,
            **extra: Any) -> Any:
     """Call ``fn`` on the input tensors the way its side takes them: positionally, by keyword, or as one dict."""
-    style, keys = convention
+    style, keys, fixed = convention
+    extra = {**dict(fixed), **extra}
     if style == "kwargs":
         return fn(**dict(zip(keys, xs, strict=True)), **call_kwargs, **extra)
     if style == "dict":

@@ -150,7 +150,19 @@ def attribute_paths(obj: Any, depth: int = 12) -> dict[str, str]:
     ``_self_attention_layer``; those are found when nothing public leads there).
     """
     k = keras()
-    found: dict[str, str] = {}
+    return {_key(node): path for path, node in _shortest_paths(obj, depth) if isinstance(node, k.Variable)}
+
+
+def layer_paths(obj: Any, depth: int = 12) -> dict[int, str]:
+    """The shortest attribute path of every sublayer, by ``id``: what a ``Stage`` and ``conform map`` name it by."""
+    k = keras()
+    return {id(node): path for path, node in _shortest_paths(obj, depth) if isinstance(node, k.layers.Layer) and path}
+
+
+def _shortest_paths(obj: Any, depth: int) -> list[tuple[str, Any]]:
+    """Every variable and layer reachable by attributes and list indices, each once, by its shortest path."""
+    k = keras()
+    found: list[tuple[str, Any]] = []
     seen: set[int] = set()
     frontier: list[tuple[str, Any]] = [("", obj)]
     for _ in range(depth):
@@ -160,14 +172,17 @@ def attribute_paths(obj: Any, depth: int = 12) -> dict[str, str]:
                 continue
             seen.add(id(node))
             if isinstance(node, k.Variable):
-                found.setdefault(_key(node), prefix)
+                found.append((prefix, node))
                 continue
             if isinstance(node, (list, tuple)):
                 children = [(str(i), v) for i, v in enumerate(node)]
             elif isinstance(node, k.layers.Layer):
+                found.append((prefix, node))
                 attrs = sorted(((_public(node, a, v), v) for a, v in vars(node).items() if a not in _BOOKKEEPING),
                                key=lambda kv: (kv[0].startswith("_"), kv[0]))
-                children = attrs
+                # a Sequential's or functional model's layers sit in bookkeeping; ``layers`` lists them (last:
+                # an attribute that names a sublayer is the better path to it)
+                children = attrs + ([("layers", list(node.layers))] if isinstance(node, k.Model) else [])
             else:
                 continue
             following += [(f"{prefix}.{name}" if prefix else name, child) for name, child in children
