@@ -222,10 +222,11 @@ MAX_POOL = Counterpart(
             "same_stride2", setting="padding at stride 2",
             torch_default="padding=1 (k=3, the ResNet stem's MaxPool2d(3, 2, 1))",
             keras_default="padding='same' (TF: the extra cell at the end)",
-            effect=("On an even size Keras's windows start one cell later (0 padded before, 1 after; torch 1 and 1): "
-                    "same output shape, max |diff| 1.9 on N(0,1) inputs of 1x2x4x4, in the first row and column; "
-                    "odd sizes agree. Measured with conform run --pairs atlas_max_pool_same_stride2 --checks "
-                    "forward --dtype float64."),
+            effect=("On an even size Keras's windows start one cell later (0 padded before and 1 after, torch 1 and "
+                    "1), same output shape: 6 of the 8 outputs of a 1x2x4x4 input differ, max |diff| 1.6 (3.0 over "
+                    "200 draws); odd sizes agree exactly. Measured in float64 with N(0,1) inputs and "
+                    "N(0,1)/sqrt(fan_in) weights (one draw; max over 200 draws); reproduce with conform run --pairs "
+                    "atlas_max_pool_same_stride2 --checks forward --dtype float64."),
             torch=lambda p: torch_nn().MaxPool2d(3, stride=2, padding=1),
             tf=lambda p: keras().layers.MaxPooling2D(3, strides=2, padding="same"),
             dims={"batch": BATCH, "channels": CHANNELS, "height": st.sampled_from([2, 4, 6, 8]),
@@ -236,9 +237,11 @@ MAX_POOL = Counterpart(
             "ceil_mode", setting="ceil_mode",
             torch_default="ceil_mode=True (k=3, stride 2: GoogLeNet's and SqueezeNet's pools)",
             keras_default="padding='same' (the nearest Keras spelling)",
-            effect=("On an odd size the shapes differ: torch ceil((n-3)/2)+1 windows, Keras ceil(n/2) (3 against 4 "
-                    "for n=7); even sizes agree. Measured with conform run --pairs atlas_max_pool_ceil_mode --checks "
-                    "forward --dtype float64."),
+            effect=("On an odd size the shapes differ: torch ceil((n-3)/2)+1 windows per axis, Keras ceil(n/2): (1, "
+                    "2, 3, 3) against (1, 2, 4, 4) for a 1x2x7x7 input, 1x1 against 2x2 for 3x3; even sizes agree. "
+                    "Measured in float64 with N(0,1) inputs and N(0,1)/sqrt(fan_in) weights (one draw; max over 200 "
+                    "draws); reproduce with conform run --pairs atlas_max_pool_ceil_mode --checks forward --dtype "
+                    "float64."),
             torch=lambda p: torch_nn().MaxPool2d(3, stride=2, ceil_mode=True),
             tf=lambda p: keras().layers.MaxPooling2D(3, strides=2, padding="same"),
             dims={"batch": BATCH, "channels": CHANNELS, "height": st.sampled_from([3, 5, 7]),
@@ -286,9 +289,10 @@ AVG_POOL = Counterpart(
             torch_default="True (padded zeros count in the average)",
             keras_default="padding='same' never counts its padding",
             effect=("AvgPool2d(3, 1, 1) vs AveragePooling2D(3, 1, 'same'): every border output differs (torch divides "
-                    "by 9, Keras by the 4 or 6 cells covered): max |diff| 0.55 on N(0,1) inputs of 1x2x4x4; interior "
-                    "outputs agree. Measured with conform run --pairs atlas_avg_pool_count_include_pad --checks "
-                    "forward --dtype float64."),
+                    "by 9, Keras by the 4 or 6 cells covered), the 24 border outputs of a 1x2x4x4 input, max |diff| "
+                    "0.63 (1.2 over 200 draws); the 8 interior outputs agree. Measured in float64 with N(0,1) inputs "
+                    "and N(0,1)/sqrt(fan_in) weights (one draw; max over 200 draws); reproduce with conform run "
+                    "--pairs atlas_avg_pool_count_include_pad --checks forward --dtype float64."),
             torch=lambda p: torch_nn().AvgPool2d(3, stride=1, padding=1),
             tf=lambda p: keras().layers.AveragePooling2D(3, strides=1, padding="same"),
             dims={"batch": BATCH, "channels": CHANNELS, "height": st.integers(1, 8), "width": st.integers(1, 8)},
@@ -349,9 +353,10 @@ GLOBAL_AVG_POOL = Counterpart(
         Convention(
             "keepdims", setting="keepdims",
             torch_default="kept (N, C, 1, 1)", keras_default="keepdims=False (N, C)",
-            effect=("The shapes differ: torch (N, C, 1, 1), Keras (N, C); the values agree once flattened. "
-                    "Measured with conform run --pairs atlas_global_avg_pool_keepdims --checks forward --dtype "
-                    "float64."),
+            effect=("The shapes differ: torch (1, 2, 1, 1), Keras (1, 2) for a 1x2x4x4 input; the values agree once "
+                    "flattened. Measured in float64 with N(0,1) inputs and N(0,1)/sqrt(fan_in) weights (one draw; max "
+                    "over 200 draws); reproduce with conform run --pairs atlas_global_avg_pool_keepdims --checks "
+                    "forward --dtype float64."),
             torch=lambda p: torch_nn().AdaptiveAvgPool2d(1),
             tf=lambda p: keras().layers.GlobalAveragePooling2D(),
             dims={"batch": BATCH, "channels": CHANNELS, "height": st.integers(1, 8), "width": st.integers(1, 8)},
@@ -426,10 +431,11 @@ ZERO_PAD = Counterpart(
             "argument_order", setting="padding",
             torch_default="(left, right, top, bottom): the last axis first",
             keras_default="((top, bottom), (left, right)): the first spatial axis first",
-            effect=("The same four numbers (0, 1, 1, 0) pad the other sides: torch a row on top and a column on the "
-                    "right, Keras a row at the bottom and a column on the left; same shape, max |diff| 2.6 on N(0,1) "
-                    "inputs of 1x2x4x4 (every value moves by one row and column). Measured with conform run --pairs "
-                    "atlas_zero_pad_argument_order --checks forward --dtype float64."),
+            effect=("The same four numbers (0, 1, 1, 0) pad other sides: torch a row on top and a column on the "
+                    "right, Keras a row at the bottom and a column on the left; same shape, 46 of the 50 outputs of "
+                    "1x2x4x4 -> 1x2x5x5 differ, max |diff| 2.6 (5.3 over 200 draws). Measured in float64 with N(0,1) "
+                    "inputs and N(0,1)/sqrt(fan_in) weights (one draw; max over 200 draws); reproduce with conform "
+                    "run --pairs atlas_zero_pad_argument_order --checks forward --dtype float64."),
             torch=lambda p: torch_nn().ZeroPad2d((0, 1, 1, 0)),
             tf=lambda p: keras().layers.ZeroPadding2D(((0, 1), (1, 0))),
             dims={"batch": BATCH, "channels": CHANNELS, "height": st.integers(2, 6), "width": st.integers(2, 6)},

@@ -23,6 +23,7 @@ X2 = (Tensor("x", ("batch", "channels", "height", "width"), layout="channels_fir
 # torch mode -> the Keras interpolation that samples the same points
 _INTERPOLATION = {"nearest": "nearest", "nearest-exact": "nearest", "bilinear": "bilinear"}
 _FLOOR = "nearest (floor(dst * in / out), not half-pixel)"
+_CUBIC = "bicubic (coefficient -0.75; TF's is -0.5)"
 
 
 def _pair(value: Any) -> tuple[Any, Any] | None:
@@ -46,6 +47,8 @@ def _torch_interpolation(m: Any) -> str:
     """torch's mode, said as what it samples: plain 'nearest' is floor-nearest except at an integer scale."""
     if m.mode == "nearest" and (m.size is not None or any(isinstance(s, float) for s in _scale(m) or ())):
         return _FLOOR
+    if m.mode == "bicubic":
+        return _CUBIC
     return m.mode
 
 
@@ -163,10 +166,11 @@ UPSAMPLE = Counterpart(
             "align_corners", setting="align_corners",
             torch_default="align_corners=True (as ported from models that set it)",
             keras_default="half-pixel centres (no align_corners)",
-            effect=("Bilinear 2x upsampling samples other points: torch maps corners to corners (src = dst * (in-1) "
-                    "/ (out-1)), TF half-pixel centres; max |diff| 0.54 on N(0,1) inputs of 1x2x4x4, everywhere "
-                    "but the corners. Measured with conform run --pairs atlas_upsample_align_corners --checks "
-                    "forward --dtype float64."),
+            effect=("Bilinear 2x upsampling samples other points: torch maps corner to corner (src = dst * (in-1) / "
+                    "(out-1)), TF half-pixel centres: 120 of the 128 outputs of 1x2x4x4 -> 8x8 differ (all but the "
+                    "corners), max |diff| 0.38 (1.0 over 200 draws). Measured in float64 with N(0,1) inputs and "
+                    "N(0,1)/sqrt(fan_in) weights (one draw; max over 200 draws); reproduce with conform run --pairs "
+                    "atlas_upsample_align_corners --checks forward --dtype float64."),
             torch=lambda p: torch_nn().Upsample(scale_factor=2, mode="bilinear", align_corners=True),
             tf=lambda p: keras().layers.UpSampling2D(2, interpolation="bilinear"),
             dims={"batch": BATCH, "channels": CHANNELS, "height": st.integers(2, 6), "width": st.integers(2, 6)},
@@ -175,10 +179,10 @@ UPSAMPLE = Counterpart(
         Convention(
             "size_default_mode", setting="interpolation",
             torch_default="'nearest' (nn.Upsample's default)", keras_default="'bilinear' (Resizing's default)",
-            effect=("nn.Upsample(size=(h, w)) vs Resizing(h, w) at each default: nearest against bilinear, max |diff| "
-                    "1.1 on N(0,1) inputs of 1x2x4x4 resized to 6x6; an identity size (h, w = input) agrees. "
-                    "Measured with conform run --pairs atlas_upsample_size_default_mode --checks forward --dtype "
-                    "float64."),
+            effect=("nn.Upsample(size=(6, 6)) vs Resizing(6, 6) at each default, nearest against bilinear: 64 of the "
+                    "72 outputs of 1x2x4x4 -> 6x6 differ, max |diff| 1.05 (3.3 over 200 draws). Measured in float64 "
+                    "with N(0,1) inputs and N(0,1)/sqrt(fan_in) weights (one draw; max over 200 draws); reproduce "
+                    "with conform run --pairs atlas_upsample_size_default_mode --checks forward --dtype float64."),
             torch=lambda p: torch_nn().Upsample(size=(6, 6)),
             tf=lambda p: keras().layers.Resizing(6, 6),
             dims={"batch": BATCH, "channels": CHANNELS, "height": st.integers(2, 5), "width": st.integers(2, 5)},
@@ -187,10 +191,11 @@ UPSAMPLE = Counterpart(
         Convention(
             "nearest_rounding", setting="interpolation='nearest'",
             torch_default="floor(dst * in / out)", keras_default="half-pixel: floor((dst + 0.5) * in / out)",
-            effect=("At a non-integer scale the two pick other cells: resizing 3 to 5 torch takes rows 0,0,1,1,2, "
-                    "Keras 0,0,1,2,2; max |diff| 2.3 on N(0,1) inputs of 1x2x4x3 resized to 5x7. torch's "
-                    "'nearest-exact' is Keras's 'nearest'. Measured with conform run --pairs "
-                    "atlas_upsample_nearest_rounding --checks forward --dtype float64."),
+            effect=("At a non-integer scale the two pick other cells: resizing 3 rows to 5, torch takes rows 0, 0, 1, "
+                    "1, 2 and Keras 0, 0, 1, 2, 2; 34 of the 70 outputs of 1x2x4x3 -> 5x7 differ, max |diff| 2.1 (5.5 "
+                    "over 200 draws). torch's 'nearest-exact' is Keras's 'nearest'. Measured in float64 with N(0,1) "
+                    "inputs and N(0,1)/sqrt(fan_in) weights (one draw; max over 200 draws); reproduce with conform "
+                    "run --pairs atlas_upsample_nearest_rounding --checks forward --dtype float64."),
             torch=lambda p: torch_nn().Upsample(size=(5, 7), mode="nearest"),
             tf=lambda p: keras().layers.Resizing(5, 7, interpolation="nearest"),
             dims={"batch": BATCH, "channels": CHANNELS, "height": st.sampled_from([3, 4, 6]),
@@ -200,8 +205,9 @@ UPSAMPLE = Counterpart(
         Convention(
             "bicubic", setting="interpolation='bicubic'",
             torch_default="cubic coefficient a = -0.75", keras_default="a = -0.5 (Keys; TF's bicubic)",
-            effect=("2x bicubic upsampling weighs the 4x4 neighbours differently: max |diff| 0.09 on N(0,1) inputs "
-                    "of 1x2x4x4 (about 4% of the values' range), at most outputs. Measured with conform run --pairs "
+            effect=("2x bicubic upsampling weighs the 4x4 neighbours differently: all 128 outputs of 1x2x4x4 -> 8x8 "
+                    "differ, max |diff| 0.12 (0.31 over 200 draws). Measured in float64 with N(0,1) inputs and "
+                    "N(0,1)/sqrt(fan_in) weights (one draw; max over 200 draws); reproduce with conform run --pairs "
                     "atlas_upsample_bicubic --checks forward --dtype float64."),
             torch=lambda p: torch_nn().Upsample(scale_factor=2, mode="bicubic"),
             tf=lambda p: keras().layers.UpSampling2D(2, interpolation="bicubic"),
