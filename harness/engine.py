@@ -253,8 +253,9 @@ class _Reads(Mapping[str, Any]):
         self.read: set[str] = set()
 
     def __getitem__(self, key: str) -> Any:
+        value = self._params[key]  # a key that is not a drawn dim raises before it counts as read
         self.read.add(key)
-        return self._params[key]
+        return value
 
     def __iter__(self) -> Iterator[str]:
         self.read.update(self._params)

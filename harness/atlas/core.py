@@ -180,6 +180,10 @@ class Counterpart:
         accepts: whether ``to_keras`` can express a given module (a ``padding_mode`` Keras
             lacks); a sublayer it refuses is reported by ``conform map``, not mis-mapped.
         stateful: whether the module keeps buffers a forward call updates (batch norm).
+        wraps: whether ``to_keras`` may return a ``keras.Sequential`` (a padding or a crop Keras
+            has no argument for): its atlas pairs then carry Keras's Sequential reload finding.
+        label: how the torch side reads where ``torch`` is empty (a separable convolution is
+            two ``nn.Conv2d`` in an ``nn.Sequential``).
     """
 
     name: str
@@ -193,6 +197,8 @@ class Counterpart:
     examples: tuple[Example, ...] = ()
     accepts: Callable[[Any], str | None] = lambda _m: None
     stateful: bool = False
+    wraps: bool = False
+    label: str = ""
 
     def differences(self, module: Any, layer: Any) -> list[str]:
         """Each setting whose Keras value does not mean what the torch module's does, in words."""

@@ -66,6 +66,7 @@ def _linear_to_einsum(m: Any) -> Any:
 EINSUM = Counterpart(
     name="linear_einsum",
     torch=(),  # a second Keras form of nn.Linear: conform map matches Linear through LINEAR
+    label="nn.Linear",
     keras=("EinsumDense",),
     to_keras=_linear_to_einsum,
     to_torch=lambda layer: torch_nn().Linear(layer.kernel.shape[0], _units(layer), bias=_has_bias(layer)),

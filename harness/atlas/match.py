@@ -161,7 +161,19 @@ def _fit(cp: Counterpart, module: Any, layer: Any) -> dict[str, Link | TorchOnly
         paths = tuple(r[0] for r in resolved)
         fitted[name] = replace(link, tf=paths[0] if isinstance(link.tf, str) else paths, transform=transform)
     missing = set(shapes) - set(fitted)
-    return None if missing else fitted
+    return None if missing or _claimed_twice(fitted) else fitted
+
+
+def _claimed_twice(fitted: dict[str, Link | TorchOnly]) -> bool:
+    """Two torch tensors on one Keras variable without declaring parts: the map was written for another layout
+    (a bidirectional LSTM's two directions on a unidirectional Keras LSTM's one cell)."""
+    seen: set[str] = set()
+    for link in fitted.values():
+        if isinstance(link, Link) and link.part is None:
+            if seen & set(link.paths):
+                return True
+            seen |= set(link.paths)
+    return False
 
 
 def _size(shape: Iterable[int]) -> int:

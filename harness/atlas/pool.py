@@ -189,6 +189,7 @@ def _at_least(name: str, minus: int = 0) -> Any:
 
 
 MAX_POOL = Counterpart(
+    wraps=True,
     name="max_pool",
     torch=("MaxPool1d", "MaxPool2d"),
     keras=_MAX,
@@ -253,6 +254,7 @@ MAX_POOL = Counterpart(
 
 
 AVG_POOL = Counterpart(
+    wraps=True,
     name="avg_pool",
     torch=("AvgPool1d", "AvgPool2d"),
     keras=_AVG,

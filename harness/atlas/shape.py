@@ -60,6 +60,7 @@ def _keras_to_flatten(layer: Any) -> Any:
 
 
 FLATTEN = Counterpart(
+    wraps=True,
     name="flatten",
     torch=("Flatten",),
     keras=("Flatten",),
