@@ -215,3 +215,41 @@ def test_the_gate_names_a_convention_that_changed_between_two_releases():
     same = gate(side(_convention_record("known-divergence", 3e-4), "old"),
                 side(_convention_record("known-divergence", 2e-4), "new"), Thresholds())
     assert not [f for f in same.findings if f.kind == "convention changed"]
+
+
+def test_a_weights_auto_record_lists_the_map_it_used():
+    from harness.check import Target, run_check
+
+    record = run_check(Target(ATLAS_PAIRS["atlas_linear_dense"], "forward", "float64"), max_examples=3)
+    assert record.verdict == "pass"
+    assert record.weight_map["weight"] == "Link('kernel', TRANSPOSE)"
+
+
+def test_two_directions_on_one_keras_cell_do_not_fit():
+    """A torch bidirectional LSTM's map on a unidirectional Keras LSTM would put both directions on one cell."""
+    import keras
+    import torch
+
+    tf = keras.layers.LSTM(3, return_sequences=True)
+    tf(np.zeros((1, 2, 4), "float32"))
+    found = map_layers(torch.nn.LSTM(4, 3, batch_first=True, bidirectional=True), tf)
+    assert not found.matched and found.unmatched
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def test_conform_map_reproduces_the_real_model_examples_hand_written_maps(tmp_path):
+    """HF BertModel vs keras_hub BertBackbone, HF ResNetModel vs keras_hub ResNetBackbone: the atlas's maps."""
+    result = conform("map", "--pairs-from", str(EXAMPLES / "hf_bert.py"), "--pairs-from",
+                     str(EXAMPLES / "hf_resnet.py"), "bert_backbone", "resnet_basic", "resnet_bottleneck",
+                     "--dims", "layers=2,heads=2,head_dim=3,intermediate=5,vocab=7", "--compare", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    out = result.stdout
+    assert "bert_backbone: the atlas reproduces 38 of 39 hand-written entries exactly" in out
+    # keras_hub's PositionEmbedding is no Keras built-in: the one entry left, and said why
+    assert "differs: embeddings.position_embeddings.weight: not mapped by the atlas" in out
+    assert "resnet_basic: the atlas reproduces 30 of 30 hand-written entries exactly" in out
+    assert "resnet_bottleneck: the atlas reproduces 45 of 45 hand-written entries exactly" in out
+    # keras_hub pads with a ZeroPadding2D before each padded convolution: not a setting that differs
+    assert "Conv2d padding" not in out

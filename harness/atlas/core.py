@@ -209,7 +209,10 @@ class Counterpart:
             except (AttributeError, KeyError, TypeError, ValueError):
                 continue  # a setting this configuration does not have (no bias, say)
             if not agree(meant, keras_value):
-                means = "" if agree(meant, torch_value) else f" (means {s.label('keras')}={meant!r} in Keras)"
+                if isinstance(meant, str) and " " in meant:  # no Keras value means this: the reason why
+                    means = f" (no Keras {s.label('keras')} means this: {meant})"
+                else:
+                    means = "" if agree(meant, torch_value) else f" (means {s.label('keras')}={meant!r} in Keras)"
                 found.append(f"torch {type(module).__name__} {s.label('torch')} {torch_value!r}{means}, "
                              f"Keras {layer.name} {s.label('keras')} {keras_value!r}")
         return found

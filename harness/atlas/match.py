@@ -183,32 +183,58 @@ def _size(shape: Iterable[int]) -> int:
     return n
 
 
-def _align(th: list[Unit], tf: list[Unit]) -> list[tuple[Unit, Unit, dict[str, Link | TorchOnly]]]:
-    """The longest in-order sequence of (torch, Keras) units the atlas pairs and whose weights fit."""
+Aligned = list[tuple[Unit, Unit, dict[str, Link | TorchOnly]]]
+
+
+def _align(th: list[Unit], tf: list[Unit]) -> Aligned:
+    """In-order pairs of (torch, Keras) units the atlas pairs and whose weights fit; then the leftovers, again.
+
+    Each pair scores 2, and 1 more when it directly follows another pair on both sides, so
+    of two alignments with as many pairs the one that keeps runs together wins (a batch norm
+    stays with the convolution it follows). What is left on both sides is aligned again, in
+    its own order: a port may call a residual block's shortcut before its main path where
+    torch calls it after.
+    """
     fits: dict[tuple[int, int], dict[str, Any] | None] = {}
 
-    def fit(i: int, j: int) -> dict[str, Any] | None:
-        if (i, j) not in fits:
-            a, b = th[i], tf[j]
+    def fit(a: Unit, b: Unit) -> dict[str, Any] | None:
+        key = (id(a.obj), id(b.obj))
+        if key not in fits:
             ok = a.counterpart is not None and b.kind in a.counterpart.keras
-            fits[(i, j)] = _fit(a.counterpart, a.obj, b.obj) if ok else None
-        return fits[(i, j)]
+            fits[key] = _fit(a.counterpart, a.obj, b.obj) if ok else None
+        return fits[key]
 
+    pairs: Aligned = []
+    order = {id(u): n for n, u in enumerate(th)}
+    while True:
+        found = _one_pass(th, tf, fit)
+        if not found:
+            return sorted(pairs, key=lambda p: order[id(p[0])])
+        pairs += found
+        taken_th, taken_tf = {id(a) for a, _, _ in found}, {id(b) for _, b, _ in found}
+        th, tf = [u for u in th if id(u) not in taken_th], [u for u in tf if id(u) not in taken_tf]
+
+
+def _one_pass(th: list[Unit], tf: list[Unit], fit: Callable[[Unit, Unit], dict[str, Any] | None]) -> Aligned:
     n, m = len(th), len(tf)
-    best = [[0] * (m + 1) for _ in range(n + 1)]
+    # best[after][i][j]: the best score of th[i:] against tf[j:], ``after`` whether (i-1, j-1) was a pair
+    best = [[[0] * (m + 1) for _ in range(n + 1)] for _ in range(2)]
     for i in range(n - 1, -1, -1):
         for j in range(m - 1, -1, -1):
-            best[i][j] = max(best[i + 1][j], best[i][j + 1],
-                             best[i + 1][j + 1] + 1 if fit(i, j) is not None else 0)
-    pairs, i, j = [], 0, 0
+            skip = max(best[0][i + 1][j], best[0][i][j + 1])
+            paired = fit(th[i], tf[j]) is not None
+            for after in (0, 1):
+                best[after][i][j] = max(skip, 2 + after + best[1][i + 1][j + 1] if paired else 0)
+    pairs, i, j, after = [], 0, 0, 0
     while i < n and j < m:
-        if fit(i, j) is not None and best[i][j] == best[i + 1][j + 1] + 1:
-            pairs.append((th[i], tf[j], fit(i, j)))
-            i, j = i + 1, j + 1
-        elif best[i + 1][j] >= best[i][j + 1]:
-            i += 1
+        local = fit(th[i], tf[j])
+        if local is not None and best[after][i][j] == 2 + after + best[1][i + 1][j + 1]:
+            pairs.append((th[i], tf[j], local))
+            i, j, after = i + 1, j + 1, 1
+        elif best[0][i + 1][j] >= best[0][i][j + 1]:
+            i, after = i + 1, 0
         else:
-            j += 1
+            j, after = j + 1, 0
     return pairs
 
 
@@ -239,16 +265,36 @@ def map_layers(th: Any, tf: Any, run: tuple[Callable[[], Any], Callable[[], Any]
         if run is not None:
             th_units, tf_units_ = _in_call_order(th_units, tf_units_, run)
     result = Mapping()
-    for a, b, local in _align(th_units, tf_units_):
+    aligned = _align(th_units, tf_units_)
+    taken = {id(b) for _, b, _ in aligned}
+    for a, b, local in aligned:
         weights = {_join(a.path, k): (replace(v, tf=_prefixed(b.path, v)) if isinstance(v, Link) else v)
                    for k, v in local.items()}
-        result.matched.append(Matched(a, b, weights, a.counterpart.differences(a.obj, b.obj)))
+        result.matched.append(Matched(a, b, weights, a.counterpart.differences(a.obj, _padded(b, tf_units_, taken))))
         result.weights.update(weights)
     if len(result.matched) > 1:
         result.stages = [Stage(m.torch.path.replace(".", "_"), m.torch.path, m.tf.path, _layout(m.torch.counterpart))
                          for m in result.matched]
     result.unmatched = _leftovers(th, tf, th_units, result, tf_side)
     return result
+
+
+@dataclass(frozen=True)
+class _PaddedView:
+    """A Keras layer seen with the ZeroPadding layer called just before it, as the atlas's own translations are
+    built (``Sequential([ZeroPadding2D(p), Conv2D(padding="valid")])``): what torch's ``padding=p`` is."""
+
+    layers: tuple[Any, Any]
+    name: str
+
+
+def _padded(unit: Unit, units: list[Unit], taken: set[int]) -> Any:
+    """The unit's layer, or a view with the unmatched ZeroPadding called right before it."""
+    at = next(n for n, u in enumerate(units) if u is unit)
+    before = units[at - 1] if at else None
+    if before is not None and id(before) not in taken and before.kind.startswith("ZeroPadding"):
+        return _PaddedView((before.obj, unit.obj), unit.obj.name)
+    return unit.obj
 
 
 def _in_call_order(th_units: list[Unit], tf_units_: list[Unit], run: tuple[Callable[[], Any], Callable[[], Any]]
