@@ -56,13 +56,15 @@ def test_every_convention_states_its_measured_effect_and_declares_it_unless_the_
 
 
 @pytest.mark.parametrize("name", CORRECT)
-def test_a_module_and_its_own_translation_differ_in_no_setting(name):
+def test_a_module_and_its_own_translations_both_ways_differ_in_no_setting(name):
     pair = ATLAS_PAIRS[name]
     params = params_for(pair, {})
     th, tf, _run = build(pair, params)
-    mapping = map_layers(th, tf, root=next(cp for cp in ATLAS if cp.name == pair.origin.atlas["counterpart"]))
+    cp = next(cp for cp in ATLAS if cp.name == pair.origin.atlas["counterpart"])
+    mapping = map_layers(th, tf, root=cp)
     assert not mapping.unmatched, mapping.unmatched
     assert mapping.differences == []
+    assert cp.differences(cp.to_torch(tf), tf) == []  # and back: Keras -> torch keeps every setting too
 
 
 def test_the_lint_names_the_setting_a_port_left_at_the_keras_default():

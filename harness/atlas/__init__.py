@@ -14,7 +14,7 @@ from typing import Any
 from harness.atlas import activations, attention, conv, dense, norm, pool, recurrent, resize, shape
 from harness.atlas.core import Convention, Counterpart, Example, Setting
 
-__all__ = ["ATLAS", "Convention", "Counterpart", "Example", "Setting", "counterpart_for", "keras_classes"]
+__all__ = ["ATLAS", "Convention", "Counterpart", "Example", "Setting", "counterpart_for"]
 
 ATLAS: tuple[Counterpart, ...] = (
     *dense.COUNTERPARTS,
@@ -37,7 +37,3 @@ def counterpart_for(module: Any) -> Counterpart | None:
                 return cp
     return None
 
-
-def keras_classes() -> frozenset[str]:
-    """Every Keras class name some counterpart maps to: the sublayers ``conform map`` can match."""
-    return frozenset(k for cp in ATLAS for k in cp.keras)

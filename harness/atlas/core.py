@@ -80,7 +80,8 @@ class Setting:
     ``torch`` and ``keras`` say how to read it off a built module and layer: an attribute
     (a Keras layer's config key first), or a callable. ``to_keras`` turns torch's value into
     the Keras value that means the same (BatchNorm's momentum: ``1 - m``); the lint reports a
-    matched pair of sublayers whose translated torch value differs from Keras's. The defaults
+    matched pair of sublayers whose translated torch value differs from Keras's, with
+    ``meaning`` (how the two read the setting) where they read it differently. The defaults
     are what each constructor uses when the setting is not given (``None``: it must be given).
     """
 
@@ -179,7 +180,6 @@ class Counterpart:
         examples: correct configurations, each an atlas pair that must pass.
         accepts: whether ``to_keras`` can express a given module (a ``padding_mode`` Keras
             lacks); a sublayer it refuses is reported by ``conform map``, not mis-mapped.
-        stateful: whether the module keeps buffers a forward call updates (batch norm).
         wraps: whether ``to_keras`` may return a ``keras.Sequential`` (a padding or a crop Keras
             has no argument for): its atlas pairs then carry Keras's Sequential reload finding.
         label: how the torch side reads where ``torch`` is empty (a separable convolution is
@@ -196,7 +196,6 @@ class Counterpart:
     conventions: tuple[Convention, ...] = ()
     examples: tuple[Example, ...] = ()
     accepts: Callable[[Any], str | None] = lambda _m: None
-    stateful: bool = False
     wraps: bool = False
     label: str = ""
 
@@ -213,6 +212,7 @@ class Counterpart:
                     means = f" (no Keras {s.label('keras')} means this: {meant})"
                 else:
                     means = "" if agree(meant, torch_value) else f" (means {s.label('keras')}={meant!r} in Keras)"
+                why = f" [{s.meaning}]" if s.meaning else ""
                 found.append(f"torch {type(module).__name__} {s.label('torch')} {torch_value!r}{means}, "
-                             f"Keras {layer.name} {s.label('keras')} {keras_value!r}")
+                             f"Keras {layer.name} {s.label('keras')} {keras_value!r}{why}")
         return found

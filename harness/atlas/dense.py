@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from hypothesis import strategies as st
@@ -24,8 +25,10 @@ def _linear_weights(m: Any) -> dict[str, Link]:
 
 
 def _units(layer: Any) -> int:
+    """Dense's units; an EinsumDense's outputs per input feature (keras_hub's (hidden, heads, head_dim) kernel: heads x
+    head_dim, what one nn.Linear computes)."""
     if type(layer).__name__ == "EinsumDense":
-        return int(layer.full_output_shape[-1])
+        return int(math.prod(layer.kernel.shape[1:]))
     return int(layer.units)
 
 

@@ -79,7 +79,6 @@ BATCH_NORM = Counterpart(
     to_torch=_batch_norm_to_torch,
     weights=_batch_norm_weights,
     accepts=_batch_norm_accepts,
-    stateful=True,
     settings=(
         Setting("eps", "eps", "epsilon", torch_default=1e-5, keras_default=1e-3),
         Setting("momentum", "momentum", "momentum", torch_default=0.1, keras_default=0.99,
