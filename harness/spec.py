@@ -559,7 +559,8 @@ class LayerPair:
         return {
             "name": self.name,
             "origin": {"seed": self.origin.seed, "tutorial_name": self.origin.tutorial_name,
-                       "shown": list(self.origin.shown), "note": self.origin.note},
+                       "shown": list(self.origin.shown), "note": self.origin.note,
+                       **({"atlas": dict(self.origin.atlas)} if self.origin.atlas else {})},
             "checks": list(self.checks),
             "inputs": [{"name": t.name, "shape": list(t.shape), "layout": t.layout, "dtype": t.dtype}
                    for t in self.inputs],

@@ -29,7 +29,10 @@ def test_list_json_gives_name_origin_and_checks_for_every_pair(tmp_path):
     assert pairs, "the built-in catalogue is empty"
     for pair in pairs:
         assert pair["name"] and pair["checks"]
-        assert pair["origin"]["seed"].endswith(".txt") and pair["origin"]["tutorial_name"]
+        origin = pair["origin"]
+        assert origin["tutorial_name"]
+        # a tutorial's file, or the atlas with the counterpart and setting it measures
+        assert origin["seed"].endswith(".txt") or (origin["seed"] == "harness/atlas" and origin["atlas"]["counterpart"])
     assert len({p["name"] for p in pairs}) == len(pairs)
 
 
