@@ -111,6 +111,7 @@ class _Counters:
         if self.graph:
             from harness.sides import tf_side, torch_side
 
+            torch_side.forget_graphs()
             self.start = (tf_side.traces(), torch_side.compilations())
 
     def note(self, evaluation: Any) -> None:

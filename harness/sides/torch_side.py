@@ -51,6 +51,17 @@ def _compiled(obj: Any) -> Any:
     return fn
 
 
+def forget_graphs() -> None:
+    """Drop every compiled graph: a record builds its own modules, so no earlier record's graph can serve it.
+
+    Dynamo keys its cache by code object (``nn.Linear.forward``, the module call wrapper): kept
+    across records, every pair's graphs count towards one recompile limit, and a long run (the
+    whole catalogue in one process) reaches it however high it is set.
+    """
+    torch()._dynamo.reset()
+    _COMPILED.clear()
+
+
 def compilations() -> int:
     """Graphs dynamo has compiled in this process so far (a per-record delta is reported)."""
     from torch._dynamo.utils import counters
