@@ -15,6 +15,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from harness.atlas.conv import _inner, _pairs, _tuple  # one reading of Keras's padding for both families
 from harness.atlas.core import Convention, Counterpart, Example, Setting, keras, torch_nn
 from harness.spec import Params, Tensor
 
@@ -30,26 +31,6 @@ _AVG = ("AveragePooling1D", "AveragePooling2D")
 
 def _rank(m: Any) -> int:
     return 1 if type(m).__name__.endswith("1d") else 2
-
-
-def _tuple(value: Any, rank: int) -> tuple[int, ...]:
-    return tuple(int(v) for v in value) if isinstance(value, (tuple, list)) else (int(value),) * rank
-
-
-def _inner(layer: Any, classes: tuple[str, ...]) -> Any:
-    if type(layer).__name__ in classes:
-        return layer
-    for sub in getattr(layer, "layers", ()):
-        if type(sub).__name__ in classes:
-            return sub
-    raise AttributeError(f"no {'/'.join(classes)} in Keras layer {layer.name!r}")
-
-
-def _pairs(padding: Any, rank: int) -> tuple[tuple[int, int], ...]:
-    """A ZeroPaddingND's amount (its ``padding`` attribute or config) as (before, after) per spatial axis."""
-    if rank == 1:
-        return ((int(padding[0]), int(padding[1])),)
-    return tuple((int(a), int(b)) for a, b in padding)
 
 
 def _outer(layer: Any, rank: int) -> tuple[tuple[int, int], ...]:
