@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import json
+import os
 import secrets
 import sys
 from collections.abc import Sequence
@@ -33,6 +34,18 @@ USAGE_ERROR = 2
 
 def _csv(value: str) -> list[str]:
     return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def _processes(value: str) -> int:
+    """``-n``: a count, or ``auto`` for one process per core."""
+    if value == "auto":
+        from harness.frameworks import cores
+
+        return cores()
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of processes or 'auto'. Received: {value!r}") from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -65,8 +78,9 @@ def _parser() -> argparse.ArgumentParser:
                           "known-divergence, skip (default: fail,error; fail,error,precision is the strict reading)")
     run.add_argument("--shard", default=None, metavar="I/N",
                      help="run slice I of N (deterministic; N jobs of a CI matrix together run the whole suite)")
-    run.add_argument("-n", "--processes", type=int, default=None, metavar="N",
-                     help="spread the run over N processes (pytest-xdist); results land in one results.jsonl")
+    run.add_argument("-n", "--processes", type=_processes, default=None, metavar="N",
+                     help="spread the run over N processes (pytest-xdist), or 'auto': one per core; each gets "
+                          "cores/N threads; results land in one results.jsonl")
     run.add_argument("--out", default=None, help="result directory (default: reports/<run-id>, and reports/latest)")
     run.add_argument("--resume", action="store_true",
                      help="finish the run in --out: same selection, only the checks it has no record of, appended")
@@ -408,6 +422,9 @@ def _bench(args: argparse.Namespace) -> int:
                                                       "bench_quick": args.quick}))
     finally:
         writer.close()
+    # A bench is a pytest session of its own even when started from an xdist worker (``make test``
+    # runs the tests that way): pytest-benchmark reads this variable and would disable every timing.
+    os.environ.pop("PYTEST_XDIST_WORKER", None)
     code = int(pytest.main(pytest_args))
     if (directory / BENCHMARKS_FILE).is_file():
         from harness.report import render

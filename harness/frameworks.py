@@ -12,7 +12,7 @@ import functools
 import os
 from types import ModuleType
 
-__all__ = ["FrameworkSetupError", "configure_environment", "keras", "tf", "thread_count", "torch"]
+__all__ = ["FrameworkSetupError", "configure_environment", "cores", "keras", "tf", "thread_count", "torch"]
 
 _DEFAULTS = {
     "TF_CPP_MIN_LOG_LEVEL": "3",
@@ -40,11 +40,22 @@ def configure_environment() -> None:
         )
 
 
+def cores() -> int:
+    """The cores this process may run on (its CPU affinity where the OS says, as in a container)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def thread_count() -> int:
-    """Intra-op threads for both frameworks: $CONFORM_THREADS, else every core."""
+    """Intra-op threads for both frameworks: $CONFORM_THREADS, else this process's share of the cores.
+
+    Under pytest-xdist (``conform run -n N``) each of the N workers gets cores / N threads:
+    N processes with every core each would oversubscribe the machine, and the small ops of a
+    conformance check gain nothing from threads another worker needs.
+    """
     raw = os.environ.get("CONFORM_THREADS")
     if raw is None:
-        return os.cpu_count() or 1
+        workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")
+        return max(1, cores() // max(1, int(workers) if workers.isdigit() else 1))
     if not raw.isdigit() or int(raw) < 1:
         raise FrameworkSetupError(f"CONFORM_THREADS must be a positive integer. Received: {raw!r}")
     return int(raw)

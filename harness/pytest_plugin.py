@@ -149,6 +149,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     _selected(session.config, sum("conform_target" in getattr(i, "fixturenames", ()) for i in session.items))
 
 
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: without xdist (``-p no:xdist``) pytest must not refuse it
 def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
     """Under xdist the controller collects nothing itself: each worker reports the same ids."""
     _selected(node.config, sum("::test_pair[" in i for i in ids))
