@@ -110,7 +110,13 @@ _PLANS: dict[tuple[int, str], tuple[LayerPair, Plan]] = {}
 
 
 def plan(pair: LayerPair, mode: str = "eval") -> Plan:
-    """The pair's minimal, wide and empty cases in ``mode`` (searched once per process)."""
+    """The pair's minimal, wide and empty cases in ``mode`` (searched once per process).
+
+    Modes that draw the same dims share one plan: only ``train`` with ``train_dims`` draws
+    differently (:func:`harness.cases.draw_params`), so eval, graph and most train records
+    of a pair pay for one search, not three.
+    """
+    mode = "train" if mode == "train" and pair.train_dims else "eval"
     cached = _PLANS.get((id(pair), mode))
     if cached is not None and cached[0] is pair:
         return cached[1]
