@@ -4,8 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
+# Processes for `make run`, `make test` and `make check`: one per core (pytest-xdist); JOBS=0 runs in this process.
+JOBS ?= auto
+XDIST := $(if $(filter 0,$(JOBS)),,-n $(JOBS))
 
-.PHONY: run test bench gate-demo setup clean
+.PHONY: run test check rate bench gate-demo setup clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -15,8 +18,11 @@ $(STAMP): pyproject.toml constraints.txt
 
 setup: $(STAMP)  ## create the pinned virtualenv (.venv) if it is missing or stale
 
-run: $(STAMP)  ## run the conformance suite on CPU, write reports/<run-id>/ and reports/latest
-	$(BIN)/conform run
+run: $(STAMP)  ## run the conformance suite on CPU, one process per core, write reports/<run-id>/ and reports/latest
+	$(BIN)/conform run $(if $(filter 0,$(JOBS)),,-n $(JOBS))
+
+rate: $(STAMP)  ## the harness's examples/s beside a bare hand-written check of the same pair (nn.Linear/Dense)
+	$(BIN)/python -m benchmarks.rate
 
 bench: $(STAMP)  ## time every pair in both frameworks on CPU (quick), write reports/<run-id>/ and reports/latest
 	$(BIN)/conform bench --device cpu --quick
@@ -40,8 +46,11 @@ gate-demo: $(STAMP)  ## tensorflow-cpu 2.20.0 (baseline) vs the pinned 2.21.0 (c
 	$(BIN)/conform snapshot --out $(DEMO)/candidate
 	$(BIN)/conform gate $(DEMO)/baseline $(DEMO)/candidate
 
-test: $(STAMP)  ## the harness's own tests and the conformance suite
-	$(BIN)/python -m pytest tests conformance $(PYTEST_ARGS)
+test: $(STAMP)  ## the harness's own tests and the conformance suite, one process per core
+	$(BIN)/python -m pytest $(XDIST) tests conformance $(PYTEST_ARGS)
+
+check: $(STAMP)  ## the fast loop: the harness's own tests without the slow end-to-end runs (no conformance suite)
+	$(BIN)/python -m pytest $(XDIST) tests -m "not slow" $(PYTEST_ARGS)
 
 clean:  ## remove the virtualenv and generated results
 	rm -rf $(VENV) $(OLD) reports/*-* reports/latest reports/gate-demo .hypothesis

@@ -177,6 +177,7 @@ def test_summed_parts_fill_one_variable_with_their_sum_and_each_gets_its_whole_g
     assert np.array_equal(grads["b_ih"], [0.5, 1.0, 1.5]) and np.array_equal(grads["b_hh"], [0.5, 1.0, 1.5])
 
 
+@pytest.mark.slow
 def test_conform_map_prints_a_map_that_pastes_back_and_lints_with_strict(tmp_path):
     result = conform("map", "--pairs-from", str(BUILTINS), "builtin_conv2d_same", "builtin_batch_norm2d",
                      "--compare", cwd=tmp_path)
@@ -241,6 +242,7 @@ def test_two_directions_on_one_keras_cell_do_not_fit():
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
+@pytest.mark.slow
 def test_conform_map_reproduces_the_real_model_examples_hand_written_maps(tmp_path):
     """HF BertModel vs keras_hub BertBackbone, HF ResNetModel vs keras_hub ResNetBackbone: the atlas's maps."""
     result = conform("map", "--pairs-from", str(EXAMPLES / "hf_bert.py"), "--pairs-from",

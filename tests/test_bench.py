@@ -103,6 +103,7 @@ def test_the_clock_stops_only_after_the_device_is_done(catalogue, monkeypatch, f
     assert time.perf_counter() - start >= 0.02
 
 
+@pytest.mark.slow
 def test_quick_bench_times_both_frameworks_both_passes_and_says_what_it_timed(quick_run):
     directory, result = quick_run
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -127,6 +128,7 @@ def test_quick_bench_times_both_frameworks_both_passes_and_says_what_it_timed(qu
     assert (directory / "environment.json").is_file() and (directory / "results.jsonl").is_file()
 
 
+@pytest.mark.slow
 def test_the_report_shows_the_benchmarks_with_the_builtin_ratio(quick_run):
     directory, _ = quick_run
     page = (directory / "index.html").read_text()
@@ -151,6 +153,7 @@ def _baseline(quick_run, tmp_path: Path, factor: float) -> Path:
     return base
 
 
+@pytest.mark.slow
 def test_compare_fails_when_the_candidate_is_slower_than_the_baseline(quick_run, tmp_path):
     base = _baseline(quick_run, tmp_path, 0.01)  # a baseline 100x faster: everything regressed
     result = conform("bench", "--quick", "--pairs", PAIRS[0], "--compare", str(base), "--out", "cand", *FAST,
@@ -160,6 +163,7 @@ def test_compare_fails_when_the_candidate_is_slower_than_the_baseline(quick_run,
     assert "raw_linear_002-small-cpu-fwd-eager-torch" in result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_compare_passes_when_the_candidate_is_not_slower(quick_run, tmp_path):
     base = _baseline(quick_run, tmp_path, 100.0)  # a baseline 100x slower: nothing regressed
     result = conform("bench", "--quick", "--pairs", PAIRS[0], "--compare", str(base), "--out", "cand", *FAST,
@@ -188,6 +192,7 @@ sys.meta_path.insert(0, _NoTensorFlow())
 '''
 
 
+@pytest.mark.slow
 def test_without_tensorflow_torch_still_benchmarks_and_tf_is_reported_unavailable(tmp_path):
     result = conform("bench", "--quick", "--pairs", "raw_linear_002", "--out", "run", *FAST, "-rs", cwd=tmp_path,
                      prelude=BLOCK_TF)
@@ -199,6 +204,7 @@ def test_without_tensorflow_torch_still_benchmarks_and_tf_is_reported_unavailabl
     assert "tensorflow is not installed" in env["unavailable"]["tf"] and env["torch_version"]
 
 
+@pytest.mark.slow
 def test_without_tensorflow_a_conformance_run_skips_saying_why(tmp_path):
     result = conform("run", "--pairs", "raw_linear_002", "--checks", "forward", "--dtype", "float32",
                      "--modes", "eval", "--out", "run", cwd=tmp_path, prelude=BLOCK_TF)

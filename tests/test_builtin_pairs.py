@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from harness import registry
 from tests.test_cli import conform
 
@@ -28,6 +30,7 @@ def test_the_file_declares_nothing_and_covers_every_kind_of_layer():
         assert kind in names, kind
 
 
+@pytest.mark.slow
 def test_the_default_run_exits_0_and_every_record_passes_or_names_the_less_accurate_side(tmp_path):
     result = conform("run", "--pairs-from", str(PAIRS), "--out", "builtins", cwd=tmp_path)
     assert result.returncode == 0, result.stdout[-4000:]

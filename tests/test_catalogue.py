@@ -62,6 +62,7 @@ def test_every_composite_declares_its_stages():
     assert MUST_LOCALISE - {p.name for p in COMPOSITES} == set()
 
 
+@pytest.mark.slow
 def test_a_bug_planted_in_one_inner_block_of_simple_unet_is_localised_to_that_block():
     """Swap batch-norm gamma and beta inside ``up2`` only: a weight-map slip a port can make."""
     pair = CATALOGUE.pairs["simple_unet_002"]

@@ -49,6 +49,7 @@ def test_bad_options_are_usage_errors(tmp_path, args):
     assert result.returncode == 2, result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_a_run_writes_results_and_its_repro_command_replays_the_failure(tmp_path):
     result = conform("run", "--pairs-from", BROKEN, "--pairs", "correct_linear", "gradient_at_zero",
                      "raises_in_tf", "--max-examples", "5", "--checks", "forward,gradient", "--modes", "eval",
@@ -78,6 +79,7 @@ def test_a_run_writes_results_and_its_repro_command_replays_the_failure(tmp_path
     assert again["minimal_case"] == failure["minimal_case"] and again["metrics"] == failure["metrics"]
 
 
+@pytest.mark.slow
 def test_a_clean_run_exits_zero(tmp_path):
     result = conform("run", "--pairs-from", BROKEN, "--pairs", "correct_linear", "declared_and_real",
                      "--max-examples", "3", "--modes", "eval", "--out", "out", cwd=tmp_path)

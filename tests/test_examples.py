@@ -20,6 +20,8 @@ import pytest
 pytest.importorskip("transformers", reason="the models extra is not installed (make installs it)")
 pytest.importorskip("keras_hub", reason="the models extra is not installed (make installs it)")
 
+pytestmark = pytest.mark.slow  # the real models: ten minutes of `conform run` on two cores
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 PASSING = {"pass", "precision"}

@@ -54,6 +54,7 @@ def done(tmp_path_factory):
 # --- 0 and 1 ------------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_finished_run_exits_0_and_run_json_says_it_finished(done):
     _, out = done
     run = json.loads((out / "run.json").read_text())
@@ -62,6 +63,7 @@ def test_a_finished_run_exits_0_and_run_json_says_it_finished(done):
     assert run["started"] <= run["ended"] and run["selection"]["pairs"] == ["quick_double"]
 
 
+@pytest.mark.slow
 def test_a_hanging_layer_times_out_into_an_error_record_and_the_run_goes_on(tmp_path):
     result = conform("run", "--pairs-from", PAIRS, "--dtype", "float32", "--max-examples", "2", "--timeout", "2",
                      "--out", "hang", cwd=tmp_path, env={"CONFORM_TEST_HANG": "1000"}, timeout=300)
@@ -111,6 +113,7 @@ def test_a_pair_file_with_a_syntax_error_is_named_with_its_line_in_one_line(tmp_
                 f"--pairs-from {raising}:3: ValueError: math domain error")
 
 
+@pytest.mark.slow
 def test_cuda_without_a_gpu_is_exit_2_unless_missing_devices_are_allowed(tmp_path):
     import torch
 
@@ -134,6 +137,7 @@ def test_an_out_that_is_a_file_or_cannot_be_written_is_exit_2(tmp_path):
 # --- result directories are never mixed ---------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_second_run_into_the_same_out_is_refused_unless_resume_or_overwrite(done, tmp_path):
     cwd, out = done
     usage_error(conform(*QUICK, "--out", str(out), cwd=cwd), "already holds a run", "--resume", "--overwrite")
@@ -147,6 +151,7 @@ def test_a_second_run_into_the_same_out_is_refused_unless_resume_or_overwrite(do
                 "--resume appends only a run of the same selection; these differ: dtypes")
 
 
+@pytest.mark.slow
 def test_resume_after_a_killed_run_heals_the_cut_line_and_runs_only_what_is_missing(tmp_path):
     both = ("run", "--pairs-from", PAIRS, "--pairs", "quick_double", "--max-examples", "2")
     first = conform(*both, "--out", "killed", cwd=tmp_path)
@@ -170,6 +175,7 @@ def test_resume_after_a_killed_run_heals_the_cut_line_and_runs_only_what_is_miss
     assert json.loads((tmp_path / "killed" / "run.json").read_text())["status"] == "finished"
 
 
+@pytest.mark.slow
 def test_sigint_exits_130_and_keeps_every_finished_record(tmp_path):
     process = subprocess.Popen(
         [sys.executable, "-m", "harness", "run", "--pairs-from", PAIRS, "--dtype", "float32", "--max-examples", "2",
@@ -193,6 +199,7 @@ def test_sigint_exits_130_and_keeps_every_finished_record(tmp_path):
 # --- 2: unreadable results files, for report and gate -------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage, expected", [
     ("utf8", "not UTF-8"),
     ("nesting", "nested too deeply"),
@@ -233,6 +240,7 @@ def _copy(out: Path, target: Path, keep: int | None = None) -> Path:
     return target
 
 
+@pytest.mark.slow
 def test_the_gate_refuses_empty_sides_and_the_same_directory_twice(done, tmp_path):
     cwd, out = done
     usage_error(conform("gate", str(out), str(out), "--no-replay", cwd=cwd), "the same directory is on both sides")
@@ -242,6 +250,7 @@ def test_the_gate_refuses_empty_sides_and_the_same_directory_twice(done, tmp_pat
     usage_error(conform("gate", str(out), str(empty), "--no-replay", cwd=cwd), "candidate")
 
 
+@pytest.mark.slow
 def test_a_candidate_missing_keys_or_examples_crosses(tmp_path):
     both = ("run", "--pairs-from", PAIRS, "--pairs", "quick_double", "--max-examples", "2")
     assert conform(*both, "--out", "base", cwd=tmp_path).returncode == 0

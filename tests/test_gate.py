@@ -44,6 +44,7 @@ def gate(cwd: Path, *args: str, env: dict[str, str] | None = None) -> subprocess
     return conform("gate", *args, "--pairs-from", PAIRS, cwd=cwd, env=env)
 
 
+@pytest.mark.slow
 def test_identical_runs_gate_to_0(runs):
     cwd, base, same, _ = runs
     result = gate(cwd, str(base), str(same))
@@ -52,6 +53,7 @@ def test_identical_runs_gate_to_0(runs):
     assert (same / "gate.html").is_file()
 
 
+@pytest.mark.slow
 def test_a_planted_change_to_one_layer_gates_to_1_naming_exactly_that_pair(runs):
     cwd, base, _, planted = runs
     result = gate(cwd, str(base), str(planted), env=PLANTED)  # the gate runs in the candidate's environment
@@ -62,6 +64,7 @@ def test_a_planted_change_to_one_layer_gates_to_1_naming_exactly_that_pair(runs)
     assert "steady_linear" not in result.stdout
 
 
+@pytest.mark.slow
 def test_golden_drift_is_per_framework_torch_moved_tf_did_not(runs):
     cwd, base, _, planted = runs
     result = gate(cwd, str(base), str(planted), env=PLANTED)
@@ -74,6 +77,7 @@ def test_golden_drift_is_per_framework_torch_moved_tf_did_not(runs):
     assert "drifting_linear</th><td>torch</td><td>float32</td>" in page
 
 
+@pytest.mark.slow
 def test_a_corrupt_results_file_gates_to_2_and_a_cut_one_is_read_up_to_the_cut(runs, tmp_path):
     cwd, base, same, _ = runs
     broken = tmp_path / "broken"
@@ -91,6 +95,7 @@ def test_a_corrupt_results_file_gates_to_2_and_a_cut_one_is_read_up_to_the_cut(r
     assert "was cut short (a killed run)" in result.stdout and "missing in candidate" in result.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damage", ["schema", "settings", "environment", "missing"])
 def test_unusable_input_gates_to_2(runs, tmp_path, damage):
     cwd, base, same, _ = runs
@@ -114,6 +119,7 @@ def test_unusable_input_gates_to_2(runs, tmp_path, damage):
     assert expected in result.stderr
 
 
+@pytest.mark.slow
 def test_shards_of_one_run_gate_as_that_run_and_thresholds_come_from_pyproject(runs):
     cwd, base, _, _ = runs
     for i in (1, 2):
@@ -141,6 +147,7 @@ def _with_benchmarks(directory: Path, tmp: Path, name: str, medians: dict[str, f
     return out
 
 
+@pytest.mark.slow
 def test_benchmark_slowdowns_and_one_sided_pairs_cross(runs, tmp_path):
     cwd, base, same, _ = runs
     ids = ["steady_linear-small-cpu-fwd-eager-torch", "drifting_linear-small-cpu-fwd-eager-tf"]
@@ -156,6 +163,7 @@ def test_benchmark_slowdowns_and_one_sided_pairs_cross(runs, tmp_path):
     assert result.returncode == 1 and "baseline only" in result.stdout
 
 
+@pytest.mark.slow
 def test_xdist_spreads_a_run_and_keeps_every_record(runs):
     cwd, base, _, _ = runs
     result = conform("run", "--pairs-from", PAIRS, "--modes", "eval", "--max-examples", "3", "-n", "2",
@@ -169,6 +177,7 @@ def test_xdist_spreads_a_run_and_keeps_every_record(runs):
     assert gate(cwd, str(base), str(cwd / "parallel"), "--no-replay").returncode == 0
 
 
+@pytest.mark.slow
 def test_the_same_seed_gives_the_same_snapshot_bit_for_bit(runs):
     import numpy as np
 
@@ -182,6 +191,7 @@ def test_the_same_seed_gives_the_same_snapshot_bit_for_bit(runs):
             assert all(np.array_equal(a[k], b[k]) for k in a.files)
 
 
+@pytest.mark.slow
 def test_error_growth_crosses_and_a_fix_is_reported_without_failing(runs, tmp_path):
     cwd, base, same, planted = runs
     grown = tmp_path / "grown"
@@ -206,6 +216,7 @@ def test_error_growth_crosses_and_a_fix_is_reported_without_failing(runs, tmp_pa
     assert fixes and all("drifting_linear" in x and not x.startswith("!!") for x in fixes)
 
 
+@pytest.mark.slow
 def test_golden_drift_beyond_the_tolerance_crosses_and_smaller_moves_do_not(runs):
     cwd, base, _, planted = runs
     drift = [x for x in gate(cwd, str(base), str(planted), env=PLANTED).stdout.splitlines() if "golden drift" in x]

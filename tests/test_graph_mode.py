@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from harness.cases import Case
 from harness.check import Target
 from harness.checks import evaluate
@@ -9,6 +11,7 @@ from harness.engine import BUILT
 from tests import broken_pairs as bp
 
 
+@pytest.mark.slow
 def test_examples_that_differ_only_in_batch_reuse_the_layers_and_their_trace():
     from harness.sides import tf_side
 

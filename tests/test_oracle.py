@@ -77,6 +77,7 @@ def test_judge_measures_each_side_against_the_float64_result():
     assert verdict["summary"].startswith("tf's float32 output is")
 
 
+@pytest.mark.slow
 def test_fail_on_precision_turns_a_precision_record_into_exit_1(tmp_path):
     pairs = str(Path(__file__).with_name("precision_pairs.py"))
     args = ("run", "--pairs-from", pairs, "--pairs", "tf_loses_digits", "--checks", "forward", "--dtype", "float32",

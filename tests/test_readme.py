@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
@@ -16,6 +18,7 @@ def test_quick_start_is_exactly_make_run_and_make_test():
     assert block.split("\n")[:-1] == ["make run", "make test"]
 
 
+@pytest.mark.slow
 def test_the_documented_pair_example_runs_and_passes(tmp_path):
     text = README.read_text().split("<!-- pair-example", 1)[1]
     code = re.search(r"```python\n(.*?)```", text, re.S).group(1)
