@@ -12,6 +12,7 @@ fails the test; otherwise a known divergence is an xfail, a skip a skip, and ``p
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import os
 import sys
 from collections import Counter
@@ -155,6 +156,15 @@ def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
     _selected(node.config, sum("::test_pair[" in i for i in ids))
 
 
+def portable(record: Record) -> dict[str, Any]:
+    """A record as plain JSON values, which xdist's channel (execnet) can carry from a worker.
+
+    ``to_json`` may hold numpy scalars (an oracle's float64 figures): ``json`` writes them as
+    the floats they subclass, execnet refuses them, and the worker would crash mid-run.
+    """
+    return json.loads(json.dumps(record.to_json()))
+
+
 class _WorkerRecords:
     """Under pytest-xdist (``-n N``) the checks run in workers: their records reach this process
     through the test reports' ``user_properties`` and are written here, one writer, one file."""
@@ -217,7 +227,7 @@ def conform_run(request: pytest.FixtureRequest) -> Callable[[Target], Record]:
             timeout=config.getoption("conform_timeout"),
         )
         if hasattr(config, "workerinput"):  # an xdist worker: the controller writes it (_WorkerRecords)
-            request.node.user_properties.append((_RECORD_PROPERTY, record.to_json()))
+            request.node.user_properties.append((_RECORD_PROPERTY, portable(record)))
         else:
             config.stash[_RECORDS].append(record)
             writer = config.stash[_WRITER]

@@ -8,6 +8,7 @@ request.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -89,3 +90,16 @@ def test_fail_on_precision_turns_a_precision_record_into_exit_1(tmp_path):
     assert strict.returncode == 1, strict.stdout[-2000:]
     bad = conform(*args, "--fail-on", "fail,maybe", "--out", "bad", cwd=tmp_path)
     assert bad.returncode == 2 and "unknown verdicts ['maybe']" in bad.stderr
+
+
+def test_a_precision_record_crosses_from_an_xdist_worker_as_plain_json():
+    """Its oracle holds numpy floats: execnet, xdist's channel, refuses those (a worker crashed on one)."""
+    from execnet.gateway_base import dumps
+
+    from harness.pytest_plugin import portable
+
+    record = run(pp.tf_loses_digits)
+    assert record.verdict == "precision"
+    carried = portable(record)
+    dumps(carried)  # raises DumpError on a numpy scalar
+    assert carried == json.loads(json.dumps(record.to_json()))
