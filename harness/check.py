@@ -21,6 +21,7 @@ otherwise it is a failure, and hypothesis shrinks it.
 from __future__ import annotations
 
 import shlex
+import sys
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -102,12 +103,20 @@ _CROSS_NUMERIC = ("forward", "gradient", "state", "train_step")
 
 
 class _Counters:
-    """What graph mode cost for one record: tf.function traces, dynamo graphs, layers built."""
+    """What graph mode cost for one record: tf.function traces, dynamo graphs, layers built.
+
+    Made at the start of every record, it also drops what earlier records left in the process
+    (built twins, TF's eager kernels, dynamo's graphs): no earlier record's can serve this one.
+    """
 
     def __init__(self, target: Target):
         self.graph = target.mode == "graph"
         self.execution: dict[str, Any] = {}
         BUILT.reset()
+        if "tensorflow" in sys.modules:  # nothing to drop in a process where TF never loaded (torch-only checks)
+            from harness.sides import tf_side
+
+            tf_side.forget_kernels()
         if self.graph:
             from harness.sides import tf_side, torch_side
 
