@@ -26,7 +26,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     ports take 10 minutes); spread over the workers, each worker would make that run again.
     ``--dist loadgroup`` would say this with marks, but pytest 9.2 ignores the node id that
     xdist 3.8 rewrites for it, so the grouping is the scheduler's. Conformance checks are not
-    grouped: one pair's records (the U-Net's take 8 minutes) spread like any others.
+    grouped: one pair's records (the U-Net's take 10 minutes) spread like any others.
     """
     from xdist.scheduler import LoadScopeScheduling
 
