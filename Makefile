@@ -4,9 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
-# Processes for `make run`, `make test` and `make check`: one per core (pytest-xdist); JOBS=0 runs in this process.
+# Processes for `make run` and `make check`: one per core (pytest-xdist); JOBS=0 runs in this process.
 JOBS ?= auto
 XDIST := $(if $(filter 0,$(JOBS)),,-n $(JOBS))
+# `make test` stays in one process unless TEST_JOBS is set: under -n 2 two of the slow end-to-end tests
+# failed in a fresh clone (see README, Measured); `make run` and `make check` are parallel.
+TEST_JOBS ?= 0
+TEST_XDIST := $(if $(filter 0,$(TEST_JOBS)),,-n $(TEST_JOBS))
 
 .PHONY: run test check rate bench gate-demo setup clean
 
@@ -46,8 +50,8 @@ gate-demo: $(STAMP)  ## tensorflow-cpu 2.20.0 (baseline) vs the pinned 2.21.0 (c
 	$(BIN)/conform snapshot --out $(DEMO)/candidate
 	$(BIN)/conform gate $(DEMO)/baseline $(DEMO)/candidate
 
-test: $(STAMP)  ## the harness's own tests and the conformance suite, one process per core
-	$(BIN)/python -m pytest $(XDIST) tests conformance $(PYTEST_ARGS)
+test: $(STAMP)  ## the harness's own tests and the conformance suite (TEST_JOBS=auto: one process per core)
+	$(BIN)/python -m pytest $(TEST_XDIST) tests conformance $(PYTEST_ARGS)
 
 check: $(STAMP)  ## the fast loop: the harness's own tests without the slow end-to-end runs (no conformance suite)
 	$(BIN)/python -m pytest $(XDIST) tests -m "not slow" $(PYTEST_ARGS)
