@@ -113,13 +113,11 @@ class _Counters:
         self.graph = target.mode == "graph"
         self.execution: dict[str, Any] = {}
         BUILT.reset()
-        if "tensorflow" in sys.modules:  # nothing to drop in a process where TF never loaded (torch-only checks)
-            from harness.sides import tf_side
+        from harness.sides import tf_side, torch_side  # the modules load neither framework
 
+        if "tensorflow" in sys.modules:  # nothing to drop in a process where TF never loaded (torch-only checks)
             tf_side.forget_kernels()
         if self.graph:
-            from harness.sides import tf_side, torch_side
-
             torch_side.forget_graphs()
             self.start = (tf_side.traces(), torch_side.compilations())
 

@@ -51,7 +51,7 @@ def forget_kernels() -> None:
 
     Every Keras variable gets a process-unique name, and TF keeps the eager kernel of its
     ``VarHandleOp`` under that name for the life of the process: 35 KB per variable. Two
-    records of one pair, repeated, grew a process by 4.0 MB each time; 0.4 MB with the cache
+    records of one pair, repeated, grew a process by 4.0 MB each time; 0.2 MB with the cache
     cleared at each record (``keras.backend.clear_session`` clears it too, with Keras's
     global settings, which a user's pair file may have set).
     """
