@@ -20,7 +20,7 @@ def shared_seeds() -> Path:
 
 @pytest.hookimpl(optionalhook=True)  # pytest-xdist's hook: without xdist, pytest must not refuse it
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """Under xdist (``make test`` runs ``-n auto``) a test module goes to one worker; conformance checks one by one.
+    """Under xdist (``make check``, ``make test TEST_JOBS=auto``) a test module goes to one worker; checks one by one.
 
     Several modules share one expensive run through a module-scoped fixture (the real-model
     ports take 10 minutes); spread over the workers, each worker would make that run again.
