@@ -12,7 +12,7 @@ XDIST := $(if $(filter 0,$(JOBS)),,-n $(JOBS))
 TEST_JOBS ?= 0
 TEST_XDIST := $(if $(filter 0,$(TEST_JOBS)),,-n $(TEST_JOBS))
 
-.PHONY: run test check rate bench gate-demo setup clean
+.PHONY: run test check rate robust bench gate-demo setup clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,9 @@ setup: $(STAMP)  ## create the pinned virtualenv (.venv) if it is missing or sta
 
 run: $(STAMP)  ## run the conformance suite on CPU, one process per core, write reports/<run-id>/ and reports/latest
 	$(BIN)/conform run $(XDIST)
+
+robust: $(STAMP)  ## the sensitive records again under every CPU kernel set, thread count and MKL path here; exit 1 if a verdict changes
+	$(BIN)/conform robust $(XDIST) --out reports/robust
 
 rate: $(STAMP)  ## the harness's examples/s beside a bare hand-written check of the same pair (nn.Linear/Dense)
 	$(BIN)/python -m benchmarks.rate

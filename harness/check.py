@@ -29,7 +29,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, Phase, given, settings
 
-from harness import bridge, coverage, oracle
+from harness import bridge, coverage, noise, oracle
 from harness.cases import Case, case_strategy, regimes_for
 from harness.checks import TORCH_ONLY_CHECKS, evaluate
 from harness.compare import Policy, TensorMetrics, policy_for
@@ -194,7 +194,7 @@ def _scope(known: tuple[KnownDivergence, ...]) -> str:
 def _float64(target: Target, case: Case) -> Evaluation:
     """The float64 replay of a float32 case, on the float32 case's own numbers."""
     with rounded_through("float32"):
-        return evaluate(target, case, dtype="float64")
+        return noise.evaluate(target, case, dtype="float64")
 
 
 @dataclass
@@ -210,6 +210,45 @@ class _Precision:
         self.count += 1
         if self.case is None or _summary(metrics)["headroom"] > _summary(self.metrics)["headroom"]:
             self.case, self.metrics, self.judgement = case, metrics, judgement
+
+
+class _Floors:
+    """The noise floors a record's examples were judged against (:mod:`harness.noise`): how many, the worst."""
+
+    def __init__(self) -> None:
+        self.judged = 0
+        self.unstable: set[str] = set()
+        self.worst: dict[str, Any] | None = None
+        self.always = False
+
+    def note(self, found: dict[str, Any]) -> None:
+        self.always = found["always"]
+        self.unstable.update(found["unstable"])
+        if found["worst"] is None:
+            return
+        self.judged += 1
+        if self.worst is None or found["worst"]["headroom"] > self.worst["headroom"]:
+            self.worst = found["worst"]
+
+    def summary(self, record: Record) -> dict[str, Any] | None:
+        """The record's ``noise_floor``, and a line in its message where the floor decided a pass."""
+        if not self.judged and not self.unstable:
+            return None
+        out = {"k": noise.K, "draws": noise.DRAWS, "examples": self.judged, "always": self.always,
+               "unstable": sorted(self.unstable), "worst": self.worst}
+        if self.worst is not None and record.verdict == "pass":
+            w = self.worst
+            why = "in every example (SGD compounds rounding)" if self.always else \
+                "where an example exceeded the fixed float64 tolerance"
+            record.message = "\n".join(x for x in (record.message, (
+                f"judged against the measured noise floor {why}: {self.judged} example(s); the worst, "
+                f"{w['tensor']}, differs by {w['error']:.3g} = {w['headroom']:.3g} x the allowed {noise.K:g} x floor "
+                f"(one ulp of every drawn value moves torch by {w['sides'][0]:.3g}, tf by {w['sides'][1]:.3g})")) if x)
+        if self.unstable:
+            record.message = "\n".join(x for x in (record.message, (
+                f"no noise floor for {', '.join(sorted(self.unstable)[:4])}: one ulp moves it by more than "
+                f"{noise.UNSTABLE:.2g} x its scale (not rounding), so the fixed tolerance stands")) if x)
+        return out
 
 
 def run_check(target: Target, *, max_examples: int | None = None, case: Case | None = None,
@@ -238,6 +277,7 @@ def run_check(target: Target, *, max_examples: int | None = None, case: Case | N
     counters = _Counters(target)
     tried: list[tuple[Case, str | None]] = []
     precision = _Precision()
+    floors = _Floors()
     judged = target.dtype == "float32" and target.check in _CROSS_NUMERIC
     limit = pair.timeout or timeout
     expired: list[tuple[Case, Timeout]] = []
@@ -255,7 +295,7 @@ def run_check(target: Target, *, max_examples: int | None = None, case: Case | N
     def examine(c: Case) -> None:
         nonlocal worst
         try:
-            evaluation = evaluate(target, c)
+            evaluation = noise.evaluate(target, c)
         except (SideError, bridge.WeightMapError, SpecError) as exc:
             raise CaseError(c, exc) from exc
         metrics = evaluation.metrics
@@ -263,6 +303,9 @@ def run_check(target: Target, *, max_examples: int | None = None, case: Case | N
         tried.append((c, why))
         summary = _summary(metrics)
         entry = {"case": c.to_json(), "ok": evaluation.ok, "degenerate": why, **summary}
+        if evaluation.noise is not None:
+            entry["noise_floor"] = evaluation.noise["worst"]
+            floors.note(evaluation.noise)
         record.per_example.append(entry)
         counters.note(evaluation)
         if summary["headroom"] >= _summary(worst)["headroom"]:
@@ -328,6 +371,7 @@ def run_check(target: Target, *, max_examples: int | None = None, case: Case | N
     if record.coverage and fixed and target.check in ("gradient", "train_step"):
         record.coverage["no_gradient"] = fixed  # ids and masks: compared as inputs, never differentiated
     _conclude(record, known, [c for c, _ in tried])
+    record.noise_floor = floors.summary(record)
     if pair.auto_weights:
         record.weight_map = AUTO_MAPS.get(pair.name)
     record.examples = len(record.per_example)

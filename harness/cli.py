@@ -30,6 +30,8 @@ from harness.spec import CHECKS, DTYPES, MODES, SpecError
 __all__ = ["main"]
 
 USAGE_ERROR = 2
+PROFILES = ("ci", "dev", "thorough")
+ROBUST_CHECKS = ("forward", "gradient", "state", "train_step")
 
 
 def _csv(value: str) -> list[str]:
@@ -70,7 +72,7 @@ def _parser() -> argparse.ArgumentParser:
                      help=f"comma-separated modes (default: {','.join(MODES)}; each pair runs the ones it declares)")
     run.add_argument("--max-examples", type=int, default=None,
                      help="hypothesis examples per check (default: 20, the 'ci' profile)")
-    run.add_argument("--profile", choices=("ci", "dev", "thorough"), default="ci",
+    run.add_argument("--profile", choices=PROFILES, default="ci",
                      help="hypothesis profile: ci is derandomised, dev random, thorough 300 examples (default: ci)")
     run.add_argument("--case", default=None, help="replay exactly this case (JSON, as printed by a failure)")
     run.add_argument("--fail-on", default="fail,error", metavar="VERDICTS",
@@ -143,11 +145,62 @@ def _parser() -> argparse.ArgumentParser:
     mapping.add_argument("--strict", action="store_true",
                          help="exit 1 when a tensor is left unmatched or a setting differs (a lint for CI)")
 
+    robust = sub.add_parser("robust", help="run the sensitive records again under every CPU kernel set, thread "
+                                           "count and MKL path this machine offers; exit 1 if a verdict changes")
+    robust.add_argument("--pairs", nargs="+", default=[], metavar="NAME", help="pairs to run (default: all)")
+    robust.add_argument("--pairs-from", action="append", default=[], metavar="FILE",
+                        help="load pairs from this Python file; without --pairs only its pairs run; repeatable")
+    robust.add_argument("--checks", default=",".join(ROBUST_CHECKS),
+                        help=f"comma-separated: the checks that compare numbers (default: {','.join(ROBUST_CHECKS)})")
+    robust.add_argument("--dtype", default=",".join(DTYPES), help=f"comma-separated (default: {','.join(DTYPES)})")
+    robust.add_argument("--modes", default=",".join(MODES), help=f"comma-separated (default: {','.join(MODES)})")
+    robust.add_argument("--profile", choices=PROFILES, default="ci", help="hypothesis profile (default: ci)")
+    robust.add_argument("--max-examples", type=int, default=None, help="hypothesis examples per check (default: 20)")
+    robust.add_argument("--case", default=None, help="replay exactly this case (JSON) instead of searching")
+    robust.add_argument("--configs", default=None, metavar="NAMES",
+                        help="comma-separated configurations besides the base (default: every one this CPU offers; "
+                             "`conform robust --list-configs` names them)")
+    robust.add_argument("--list-configs", action="store_true", help="print the configurations and exit")
+    robust.add_argument("--all", action="store_true",
+                        help="run every record again, not only the sensitive ones (default: the sensitive ones)")
+    robust.add_argument("-n", "--processes", type=_processes, default=None, metavar="N",
+                        help="processes per configuration (pytest-xdist), or 'auto' (default: one)")
+    robust.add_argument("--out", default=None, help="where each configuration's run goes (default: reports/robust)")
+
     report = sub.add_parser("report", help="render result directories as one self-contained HTML page")
     report.add_argument("directories", nargs="+", metavar="DIR",
                         help="result directories (shards, or CPU and CUDA runs, merge into one view)")
     report.add_argument("--out", default=None, help="the HTML file (default: DIR/index.html of the first DIR)")
     return parser
+
+
+def _robust(args: argparse.Namespace) -> int:
+    from harness import robust
+    from harness.environment import cpu_vector_extensions
+
+    flags = cpu_vector_extensions()["flags"]
+    configs = robust.configurations(flags)
+    if args.list_configs:
+        for c in configs:
+            print(f"{c.name:<16} {c.describe()}")
+        return 0
+    if args.configs is not None:
+        names = _csv(args.configs)
+        unknown = [n for n in names if n not in {c.name for c in configs}]
+        if unknown:
+            return _usage(f"--configs: unknown {unknown}; this CPU offers {[c.name for c in configs[1:]]}")
+        configs = [configs[0], *(c for c in configs if c.name in names)]
+    run_args = ["--checks", args.checks, "--dtype", args.dtype, "--modes", args.modes, "--profile", args.profile]
+    run_args += ["--pairs", *args.pairs] if args.pairs else []
+    run_args += [a for f in args.pairs_from for a in ("--pairs-from", f)]
+    run_args += ["--max-examples", str(args.max_examples)] if args.max_examples else []
+    run_args += ["--case", args.case] if args.case else []
+    run_args += ["-n", str(args.processes)] if args.processes else []
+    summary = robust.robust(run_args, Path(args.out or "reports/robust"), configs, everything=args.all)
+    if "error" in summary:
+        return _usage(f"robust: {summary['error']}")
+    print(robust.text(summary))
+    return 1 if summary["differences"] else 0
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -504,7 +557,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return {"list": _list, "run": _run, "bench": _bench, "snapshot": _snapshot, "gate": _gate,
-                "report": _report, "map": _map}[args.command](args)
+                "report": _report, "map": _map, "robust": _robust}[args.command](args)
     except (SpecError, FileNotFoundError, registry.UnknownPairError) as exc:
         return _usage(str(exc))
     except KeyboardInterrupt:

@@ -33,7 +33,8 @@ Shapes are compared first: a shape mismatch is a failure that names both shapes.
 
 The comparison is symmetric (neither framework is the truth). Every comparison returns full
 metrics, pass or fail, so reports can show headroom (``headroom`` = worst ``|a-b| /
-allowed``; below 1 passes), and says which comparison it made (``exact`` or ``tolerance``).
+allowed``; below 1 passes), and says which comparison it made (``exact`` or ``tolerance``; a float64
+example judged against its measured rounding is ``noise-floor``, see :mod:`harness.noise`).
 """
 
 from __future__ import annotations
@@ -103,6 +104,11 @@ class TensorMetrics:
         out["mismatch_fraction"] = self.mismatch_fraction
         return out
 
+    def _allowed(self, policy: Policy) -> str:
+        if self.comparison == "noise-floor":  # harness.noise: the note says what was measured
+            return "allowed: a multiple of the measured noise floor, not rtol/atol"
+        return f"rtol {policy.rtol:g}, atol {policy.atol:g} x scale"
+
     def describe(self, policy: Policy) -> str:
         """torch.testing's message shape: what, how many, how much, where."""
         if self.note and (not self.total or (self.torch_value is None and self.tf_value is None)):
@@ -112,8 +118,8 @@ class TensorMetrics:
             f"{self.name}: Mismatched elements: {self.mismatched} / {self.total} ({pct:.1f}%)",
             f"  Greatest absolute difference: {self.max_abs_error:.3g} at index {self.worst_index} "
             f"({self.sides[0]} {self.torch_value!r} vs {self.sides[1]} {self.tf_value!r})",
-            f"  Greatest relative difference: {self.max_rel_error:.3g} "
-            f"(rtol {policy.rtol:g}, atol {policy.atol:g} x scale; worst error/allowed = {self.headroom:.3g})",
+            f"  Greatest relative difference: {self.max_rel_error:.3g} ({self._allowed(policy)}; "
+            f"worst error/allowed = {self.headroom:.3g})",
         ]
         if self.note:
             lines.append(f"  Note: {self.note}")

@@ -22,7 +22,7 @@ import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -36,8 +36,9 @@ from harness.spec import LayerPair, SpecError
 
 __all__ = [
     "BUILT", "CROSS", "Evaluation", "Run", "Tally", "Timeout", "Twins", "as_drawn", "draw_inputs", "flag",
-    "initial_value", "low_precision_ops", "output_keys", "output_labels", "output_order", "prepare", "rounded_through",
-    "run_both", "side_call", "structure", "tf_gradients", "tf_outputs", "time_limit",
+    "initial_value", "jittered", "low_precision_ops", "output_keys", "output_labels", "output_order", "prepare",
+    "rounded_through", "run_both", "side_call", "structure", "tf_gradients", "tf_outputs", "time_limit",
+    "trajectory_point",
 ]
 
 CROSS = ("torch", "tf")
@@ -51,8 +52,9 @@ class Evaluation:
     ``arrays`` maps a metric's name to the two arrays it compared and its group scale (the
     float64 oracle re-judges them; ``every`` lists all those metrics where ``metrics`` shows
     a part); ``execution`` names what ran where that is not obvious (the compilers of graph
-    mode); ``trajectory`` is a training check's divergence per step; ``localisation`` a
-    composite's per-stage errors.
+    mode); ``trajectory`` is a training check's divergence per step, and ``steps`` the names of
+    its metrics step by step; ``localisation`` a composite's per-stage errors; ``noise`` the
+    noise floor the case was judged against, where one was measured (:mod:`harness.noise`).
     """
 
     metrics: list[TensorMetrics]
@@ -61,6 +63,8 @@ class Evaluation:
     execution: dict[str, Any] = field(default_factory=dict)
     trajectory: list[dict[str, Any]] | None = None
     every: list[TensorMetrics] | None = None
+    steps: list[list[str]] | None = None
+    noise: dict[str, Any] | None = None
 
     @property
     def ok(self) -> bool:
@@ -70,6 +74,30 @@ class Evaluation:
     def compared(self) -> list[TensorMetrics]:
         """Every comparison the case made; ``metrics`` may show fewer (a training check: its first divergent step)."""
         return self.metrics if self.every is None else self.every
+
+    def rejudged(self, judged: Mapping[str, TensorMetrics], noise: dict[str, Any]) -> Evaluation:
+        """The same case with some metrics judged anew (against a noise floor), and what follows from them.
+
+        ``steps`` (a training check's metric names, step by step) decides what is shown: the
+        first divergent step, else the last; its trajectory follows the new judgement too.
+        """
+        every = [judged.get(m.name, m) for m in self.compared]
+        if self.steps is None:
+            return replace(self, metrics=[judged.get(m.name, m) for m in self.metrics],
+                           every=None if self.every is None else every, noise=noise)
+        by_name = {m.name: m for m in every}
+        per_step = [[by_name[n] for n in names] for names in self.steps]
+        shown = next((ms for ms in per_step if not all(m.ok for m in ms)), per_step[-1])
+        trajectory = (self.trajectory or [])[:1] + [trajectory_point(i, ms) for i, ms in enumerate(per_step, 1)]
+        return replace(self, metrics=shown, every=every, trajectory=trajectory, noise=noise)
+
+
+def trajectory_point(step: int, metrics: Sequence[TensorMetrics]) -> dict[str, Any]:
+    """One point of a training trajectory: how far the weights (and loss) of one step diverge."""
+    return {"step": step, "ok": all(m.ok for m in metrics),
+            "max_abs_error": max((m.max_abs_error for m in metrics), default=0.0),
+            "max_rel_error": max((m.max_rel_error for m in metrics), default=0.0),
+            "headroom": max((m.headroom for m in metrics), default=0.0)}
 
 
 def flag(name: str, ok: bool, note: str) -> TensorMetrics:
@@ -219,10 +247,35 @@ def rounded_through(dtype: str) -> Iterator[None]:
         _THROUGH.reset(token)
 
 
+_JITTER: contextvars.ContextVar[np.random.Generator | None] = contextvars.ContextVar("conform_jitter", default=None)
+
+
+@contextlib.contextmanager
+def jittered(seed: int) -> Iterator[None]:
+    """Inside, every drawn floating array is moved by one ulp, up or down at random, element by element.
+
+    How the noise floor (:mod:`harness.noise`) asks a framework how far it moves from itself
+    under rounding: the same case, each value one representable number away. Zeros stay zero
+    and no value changes sign, so a kink at 0 (ReLU's) is never crossed: only rounding moves.
+    The signs come from their own generator, so every other draw of the case stays the same.
+    """
+    token = _JITTER.set(np.random.default_rng([seed, 0x6E6F6973]))
+    try:
+        yield
+    finally:
+        _JITTER.reset(token)
+
+
 def as_drawn(x: np.ndarray, dtype: Any) -> np.ndarray:
-    """A drawn float64 array in the case's dtype (rounded through the oracle's dtype first, if set)."""
+    """A drawn float64 array in the case's dtype (rounded through the oracle's dtype first, if set;
+    one ulp off, inside :func:`jittered`)."""
     through = _THROUGH.get()
-    return (x.astype(through) if through else x).astype(dtype)
+    out = (x.astype(through) if through else x).astype(dtype)
+    jitter = _JITTER.get()
+    if jitter is None or not np.issubdtype(out.dtype, np.floating):
+        return out
+    towards = np.where(jitter.random(out.shape) < 0.5, -np.inf, np.inf).astype(out.dtype)
+    return np.where(out == 0, out, np.nextafter(out, towards))
 
 
 def draw_inputs(pair: LayerPair, case: Case, rng: np.random.Generator, dtype: str) -> list[np.ndarray]:

@@ -68,6 +68,7 @@ def _settings() -> dict[str, Any]:
     """The numerics-relevant settings in force (math settings plus how Keras was chosen)."""
     out = devices.math_settings()
     out.update(KERAS_BACKEND=os.environ.get("KERAS_BACKEND"), TF_USE_LEGACY_KERAS=os.environ.get("TF_USE_LEGACY_KERAS"),
+               MKL_CBWR=os.environ.get("MKL_CBWR"), XLA_FLAGS=os.environ.get("XLA_FLAGS"),
                torch_flush_denormal="while torch runs a case (TF's CPU kernels flush subnormals)")
     return out
 

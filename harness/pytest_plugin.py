@@ -75,6 +75,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--conform-timeout", type=float, default=DEFAULT_TIMEOUT,
                     help="seconds one example may take before it is an error record; a pair's own `timeout` wins "
                          f"(default: {DEFAULT_TIMEOUT:g})")
+    group.addoption("--conform-keys", default=None, metavar="FILE",
+                    help="run only the records this JSON file lists ([pair, check, dtype, device, mode] each), as "
+                         "`conform robust` does (default: every selected one)")
     group.addoption("--conform-fail-on", default=",".join(DEFAULT_FAIL_ON),
                     help="comma-separated verdicts that fail the run (exit 1); e.g. fail,error,precision for the "
                          f"strict reading (default: {','.join(DEFAULT_FAIL_ON)})")
@@ -192,7 +195,19 @@ def _targets(config: pytest.Config) -> list[Target]:
     if not targets:
         raise pytest.UsageError(selection.nothing_selected(catalogue, options))
     done = config.stash.get(_DONE, set())
-    return [t for t in targets if (t.pair.name, t.check, t.dtype, t.device, t.mode) not in done]
+    keys = _keys(config.getoption("conform_keys"))
+    return [t for t in targets if (t.pair.name, t.check, t.dtype, t.device, t.mode) not in done
+            and (keys is None or (t.pair.name, t.check, t.dtype, t.device, t.mode) in keys)]
+
+
+def _keys(path: str | None) -> set[tuple[str, ...]] | None:
+    """``--conform-keys FILE``: the record keys to run, or None for all of them."""
+    if path is None:
+        return None
+    try:
+        return {tuple(k) for k in json.loads(Path(path).read_text(encoding="utf-8"))}
+    except (OSError, ValueError, TypeError) as exc:
+        raise pytest.UsageError(f"--conform-keys {path}: not a JSON list of record keys ({exc})") from None
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -46,12 +46,12 @@ __all__ = [
     "read_run",
 ]
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # Version 2 added the optional ``execution`` and ``trajectory`` fields; version 3 the verdicts
 # ``precision`` and ``inconclusive`` and the optional ``coverage`` and ``oracle`` fields;
-# version 4 the optional ``weight_map``. An older record is a newer one without them, so it
-# is read as one (its verdicts are a subset).
-READABLE_VERSIONS = (1, 2, 3, SCHEMA_VERSION)
+# version 4 the optional ``weight_map``; version 5 the optional ``noise_floor``. An older record
+# is a newer one without them, so it is read as one (its verdicts are a subset).
+READABLE_VERSIONS = (1, 2, 3, 4, SCHEMA_VERSION)
 RESULTS_FILE = "results.jsonl"
 ENVIRONMENT_FILE = "environment.json"
 BENCHMARKS_FILE = "benchmarks.json"  # pytest-benchmark's --benchmark-json, written by `conform bench`
@@ -92,6 +92,8 @@ class Record:
     float64 judgement of a float32 divergence, or the float32 evidence of a float64 one
     (:mod:`harness.oracle`). ``weight_map`` is the map the atlas resolved for a pair declared
     with ``weights="auto"`` (torch name -> the ``Link`` as Python), so the record says what it tested.
+    ``noise_floor`` says how many float64 examples were judged against a measured noise floor and
+    the worst of them (:mod:`harness.noise`).
     """
 
     pair: str
@@ -117,6 +119,7 @@ class Record:
     per_example: list[dict[str, Any]] = field(default_factory=list)
     error: dict[str, Any] | None = None
     weight_map: dict[str, str] | None = None
+    noise_floor: dict[str, Any] | None = None
     duration_s: float = 0.0
     run_id: str = ""
     schema_version: int = SCHEMA_VERSION
@@ -163,8 +166,8 @@ _NONE = type(None)
 _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     **dict.fromkeys(("pair", "check", "dtype", "device", "mode", "verdict", "message", "run_id"), (str,)),
     **dict.fromkeys(("origin", "metrics", "tolerance"), (dict,)),
-    **dict.fromkeys(("minimal_case", "localisation", "execution", "coverage", "oracle", "error", "weight_map"),
-                    (dict, _NONE)),
+    **dict.fromkeys(("minimal_case", "localisation", "execution", "coverage", "oracle", "error", "weight_map",
+                     "noise_floor"), (dict, _NONE)),
     **dict.fromkeys(("repro", "known_divergence", "divergence_kind"), (str, _NONE)),
     "trajectory": (list, _NONE),
     "per_example": (list,),

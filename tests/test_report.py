@@ -688,3 +688,20 @@ def test_precision_and_inconclusive_alone_get_a_milder_headline(tmp_path):
     records = [r for r in schema3() if r.verdict in ("precision", "inconclusive", "pass")]
     page = render([write(tmp_path, records)]).read_text()
     assert '<p class="headline warn">? 2 results in 2 pairs need a look:</p>' in page
+
+
+# --- schema 5: the noise floor -------------------------------------------------------------------------------------
+
+def test_a_record_judged_against_a_noise_floor_shows_it_side_by_side(tmp_path):
+    worst = {"tensor": "weight w (step 5)", "error": 3.51e-9, "headroom": 0.0585, "sides": [1.81e-9, 3.75e-9],
+             "ulp": 6.1e-16, "floor": 3.75e-9, "scale": 2.74, "stable": True}
+    floored = record("unet", "pass", check="train_step", dtype="float64", mode="train",
+                     noise_floor={"k": 16.0, "draws": 2, "examples": 3, "always": True, "unstable": ["loss (step 1)"],
+                                  "worst": worst})
+    text = render([write(tmp_path, [floored])]).read_text()
+    block = section(text, "unet")
+    assert "<h4>Noise floor</h4>" in block and "every example (a training check" in block
+    row = re.search(r'<table class="oracle">.*?</table>', block, re.S).group(0)
+    for value in ("weight w (step 5)", "3.51e-09", "1.81e-09", "3.75e-09", "0.0585"):
+        assert value in row
+    assert "no floor for loss (step 1)" in block

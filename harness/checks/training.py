@@ -17,7 +17,17 @@ import numpy as np
 from harness import bridge
 from harness.cases import Case
 from harness.compare import Policy, TensorMetrics, compare, magnitude
-from harness.engine import Evaluation, Tally, as_drawn, draw_inputs, output_order, prepare, side_call, structure
+from harness.engine import (
+    Evaluation,
+    Tally,
+    as_drawn,
+    draw_inputs,
+    output_order,
+    prepare,
+    side_call,
+    structure,
+    trajectory_point,
+)
 from harness.layouts import layout_of
 from harness.spec import SpecError
 
@@ -38,13 +48,6 @@ def _step(step: int, slots: list[bridge.Slot], th: dict[str, np.ndarray], tf_: d
     tally.compare(f"loss (step {step})", np.asarray(losses[0]), np.asarray(losses[1]),
                   note="the loss before this step's update", scale=loss_scale)
     return tally
-
-
-def _point(step: int, metrics: list[TensorMetrics]) -> dict[str, Any]:
-    return {"step": step, "ok": all(m.ok for m in metrics),
-            "max_abs_error": max((m.max_abs_error for m in metrics), default=0.0),
-            "max_rel_error": max((m.max_rel_error for m in metrics), default=0.0),
-            "headroom": max((m.headroom for m in metrics), default=0.0)}
 
 
 def evaluate(target: Any, case: Case, dtype: str, policy: Policy, _localise: bool) -> Evaluation:
@@ -76,12 +79,13 @@ def evaluate(target: Any, case: Case, dtype: str, policy: Policy, _localise: boo
         pair.dropped_outputs))
     tf_w, tf_loss = side_call("tf", "train_step", lambda: tf_side.sgd(
         tw.tf, tf_inputs, tw.kwargs, tf_targets, spec.tf_loss(), spec.lr, spec.steps, order))
-    trajectory = [_point(0, [compare(f"weight {s.canonical} (step 0)", th_w[0][s.canonical],
+    trajectory = [trajectory_point(0, [compare(f"weight {s.canonical} (step 0)", th_w[0][s.canonical],
                                      bridge.from_tf(tf_w[0], slots)[s.canonical], policy) for s in slots])]
     loss_scale = magnitude(np.asarray(th_loss), np.asarray(tf_loss))
     per_step = [_step(step, slots, th_w[step], tf_w[step], (th_loss[step - 1], tf_loss[step - 1]), loss_scale, policy)
                 for step in range(1, spec.steps + 1)]
-    trajectory += [_point(step, tally.metrics) for step, tally in enumerate(per_step, 1)]
+    trajectory += [trajectory_point(step, tally.metrics) for step, tally in enumerate(per_step, 1)]
     shown = next((t for t in per_step if not all(m.ok for m in t.metrics)), per_step[-1])
     arrays = {name: compared for t in per_step for name, compared in t.arrays.items()}
-    return Evaluation(shown.metrics, arrays, trajectory=trajectory, every=[m for t in per_step for m in t.metrics])
+    return Evaluation(shown.metrics, arrays, trajectory=trajectory, every=[m for t in per_step for m in t.metrics],
+                      steps=[[m.name for m in t.metrics] for t in per_step])

@@ -366,6 +366,34 @@ def _oracle(r: Record) -> str:
     return f"<h4>{title}</h4>{body}{ref}"
 
 
+def _noise_floor(r: Record) -> str:
+    """The float64 noise floor the record was judged against (harness.noise): the worst example's, per side."""
+    nf = r.noise_floor
+    if not isinstance(nf, dict) or not nf:
+        return ""
+    w = nf.get("worst") if isinstance(nf.get("worst"), dict) else None
+    how = ("every example (a training check: SGD compounds rounding)" if nf.get("always")
+           else "each example that exceeded the fixed float64 tolerance")
+    lead = (f"<p>Judged against a measured noise floor in {e(how)}: {e(nf.get('examples'))} example(s), allowed "
+            f"{e(fmt_num(nf.get('k')))} x the floor. The floor is how far each side moves from its own result when "
+            "every drawn value moves by one ulp.</p>")
+    table = ""
+    if w is not None:
+        sides = w.get("sides") if isinstance(w.get("sides"), list) else []
+        cells = "".join(f'<td class="num">{e(fmt_num(v))}</td>' for v in sides)
+        table = ('<table class="oracle"><caption>the worst example, its worst tensor</caption><thead><tr>'
+                 '<th scope="col">tensor</th><th scope="col">difference</th><th scope="col">torch moves</th>'
+                 '<th scope="col">tf moves</th><th scope="col">one ulp of the scale</th>'
+                 '<th scope="col">difference / allowed</th></tr></thead><tbody><tr>'
+                 f'<th scope="row">{e(w.get("tensor"))}</th><td class="num">{e(fmt_num(w.get("error")))}</td>{cells}'
+                 f'<td class="num">{e(fmt_num(w.get("ulp")))}</td><td class="num">{e(fmt_num(w.get("headroom")))}'
+                 "</td></tr></tbody></table>")
+    unstable = nf.get("unstable") or []
+    note = (f'<p class="muted">no floor for {e(", ".join(map(str, unstable)))}: one ulp moves it too far to be '
+            "rounding, so the fixed tolerance stands</p>" if unstable else "")
+    return f"<h4>Noise floor</h4>{lead}{table}{note}"
+
+
 def _reproduction(r: Record) -> str:
     """The minimal case (JSON) and the command that replays it."""
     out = []
@@ -424,7 +452,8 @@ def _message(r: Record) -> str:
 def _body(entry: Entry, several_sources: bool) -> str:
     """Everything recorded about one record, most decisive first."""
     r = entry.record
-    return (_facts(r, entry, several_sources) + _message(r) + _error(r) + _oracle(r) + _reproduction(r)
+    return (_facts(r, entry, several_sources) + _message(r) + _error(r) + _oracle(r) + _noise_floor(r)
+            + _reproduction(r)
             + _localisation(r) + trajectory_block(r) + _metrics(r) + _coverage(r) + _tried(r) + execution_block(r))
 
 
