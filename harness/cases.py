@@ -85,14 +85,19 @@ def _resolve(value: Any, params: Params) -> Any:
 
 
 @st.composite
-def draw_params(draw: st.DrawFn, pair: LayerPair, mode: str = "eval") -> dict[str, Any]:
+def draw_params(draw: st.DrawFn, pair: LayerPair, mode: str = "eval",
+                fixed: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Draw the pair's dims in declaration order; later ones may depend on earlier ones.
 
-    In training mode a dim listed in ``train_dims`` is drawn from there instead.
+    In training mode a dim listed in ``train_dims`` is drawn from there instead. A dim in
+    ``fixed`` keeps that value (a configuration's, :mod:`harness.configurations`).
     """
     params: dict[str, Any] = {}
     overrides = pair.train_dims if mode == "train" else {}
     for name, value in pair.dims.items():
+        if fixed is not None and name in fixed:
+            params[name] = fixed[name]
+            continue
         try:
             strategy = _resolve(overrides.get(name, value), params)
         except KeyError as missing:

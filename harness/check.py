@@ -24,12 +24,14 @@ import shlex
 import sys
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
 
-from harness import bridge, coverage, noise, oracle
+from harness import bridge, configurations, coverage, noise, oracle, profiles
 from harness.cases import Case, case_strategy, regimes_for
 from harness.checks import TORCH_ONLY_CHECKS, evaluate
 from harness.compare import Policy, TensorMetrics, policy_for
@@ -88,13 +90,14 @@ class CaseError(Exception):
         super().__init__(str(exc))
 
 
-# Checks and modes whose examples are expensive and whose question is about the layer's
-# configuration more than its values draw a share of the profile's examples (the edge-value
-# and wide cases still all run): a save/load round trip (about 0.3 s: a .keras file and a
-# SavedModel export), a dropout sample of 20,000 draws, and a compiled example, where every new
-# layer configuration costs a trace, an XLA compilation and an inductor compilation (1 s for a
-# dense layer, ~10 s for a conv block's backward).
-EXAMPLE_SHARE = {"serialization": 0.25, "statistics": 0.25, "graph": 0.1}
+# Checks and modes whose examples are expensive draw a share of the profile's examples (the
+# coverage cases still all run): a dropout sample of 20,000 draws, and a compiled example, which
+# runs each side compiled and eager and compiles again for a new input shape (XLA compiles per
+# shape). A serialization record draws one configuration (harness.configurations): each of its
+# examples is an export.
+EXAMPLE_SHARE = {"statistics": 0.25, "graph": 0.25}
+# Whatever the share, a record draws at least this many examples of its own (the ``smoke`` profile's count).
+MIN_DRAWN = 2
 
 
 # Checks that compare the two frameworks' numbers, where a float64 replay can tell a precision
@@ -164,11 +167,15 @@ def _repro(target: Target, case: Case) -> str:
     return shlex.join(parts)
 
 
-def _hypothesis_settings(max_examples: int | None, target: Target) -> settings:
+def _hypothesis_settings(max_examples: int | None, target: Target, profile: str | None = None) -> settings:
+    if profile is not None and profile not in profiles.PROFILES:
+        raise ValueError(f"unknown hypothesis profile {profile!r}; known: {profiles.PROFILES}")
+    base = settings.get_profile(profile) if profile else settings.default
     share = min(EXAMPLE_SHARE.get(target.check, 1.0), EXAMPLE_SHARE.get(target.mode, 1.0))
-    examples = max(1, round((max_examples or settings.default.max_examples) * share))
+    wanted = max_examples or base.max_examples
+    examples = max(min(MIN_DRAWN, wanted), round(wanted * share))
     return settings(
-        settings.default,
+        base,
         max_examples=examples,
         deadline=None,  # first calls trace and allocate; a deadline would flag that, not the layer
         database=None,  # reproduction goes through the recorded case, not a local database
@@ -177,6 +184,39 @@ def _hypothesis_settings(max_examples: int | None, target: Target) -> settings:
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
         print_blob=False,
     )
+
+
+def _hunt_configurations(target: Target, search: settings, attempt: Callable[[Case], None],
+                         tried: list[Case]) -> None:
+    """Graph mode and serialization: one drawn configuration beside the coverage cases', then (graph mode) the
+    profile's examples through those configurations only (:mod:`harness.configurations`).
+
+    ``tried`` are the cases run so far (the coverage cases); the drawn configuration's case joins them.
+    """
+    pair = target.pair
+    reads = frozenset(BUILT.reads.get(pair.name, ()))
+    known = {configurations.key(c.params, reads): c.params for c in tried}
+    if reads and len(known) < configurations.MAX:
+        new = case_strategy(pair, target.mode, target.check).filter(
+            lambda c: configurations.key(c.params, reads) not in known)
+
+        @given(new)
+        def drawn(c: Case) -> None:
+            attempt(c)
+            known.setdefault(configurations.key(c.params, reads), c.params)
+
+        try:
+            settings(search, max_examples=1, suppress_health_check=list(HealthCheck))(drawn)()
+        except Unsatisfiable:  # every configuration the strategies allow has run already
+            pass
+    if target.check == "serialization":  # an example is an export: several inputs went through each already
+        return
+
+    @given(configurations.confined(pair, target.mode, target.check, tuple(known.values()), reads))
+    def through(c: Case) -> None:
+        attempt(c)
+
+    search(through)()
 
 
 def _uncovered(known: tuple[KnownDivergence, ...], case: Case, failing: list[str]) -> list[str]:
@@ -252,11 +292,12 @@ class _Floors:
 
 
 def run_check(target: Target, *, max_examples: int | None = None, case: Case | None = None,
-              run_id: str = "", timeout: float | None = DEFAULT_TIMEOUT) -> Record:
+              run_id: str = "", timeout: float | None = DEFAULT_TIMEOUT, profile: str | None = None) -> Record:
     """Run one check to a verdict. Never raises for a layer's fault: that is an error record.
 
     ``timeout`` limits each example (the pair's own ``timeout`` wins); one that hangs is an
-    error record naming the framework and stage that were running.
+    error record naming the framework and stage that were running. ``profile`` names the
+    hypothesis profile of the search (default: the one loaded).
     """
     pair = target.pair
     started = time.perf_counter()
@@ -350,7 +391,11 @@ def run_check(target: Target, *, max_examples: int | None = None, case: Case | N
                         attempt(extra)
                     except Divergence as div:  # hypothesis may still find (and shrink) a smaller one
                         unshrunk = unshrunk or div
-            _hypothesis_settings(max_examples, target)(hunt)()
+            search = _hypothesis_settings(max_examples, target, profile)
+            if configurations.applies(target.check, target.mode):
+                _hunt_configurations(target, search, attempt, [c for c, _ in tried])
+            else:
+                search(hunt)()
             if unshrunk is not None:
                 raise unshrunk
         record.metrics = {m.name: m.to_json() for m in worst}
@@ -367,6 +412,9 @@ def run_check(target: Target, *, max_examples: int | None = None, case: Case | N
         _record_error(record, exc, None, target)
     record.execution = counters.summary(len(record.per_example))
     record.coverage = coverage.summary(tried) if tried else None
+    if record.coverage and configurations.applies(target.check, target.mode):
+        reads = BUILT.reads.get(pair.name, set())
+        record.coverage["configurations"] = len({configurations.key(c.params, reads) for c, _ in tried})
     fixed = [f"{t.name} ({t.dtype})" for t in pair.inputs if not t.differentiable]
     if record.coverage and fixed and target.check in ("gradient", "train_step"):
         record.coverage["no_gradient"] = fixed  # ids and masks: compared as inputs, never differentiated

@@ -25,12 +25,12 @@ from typing import Any
 
 from harness import registry
 from harness.cases import Case
+from harness.profiles import PROFILES
 from harness.spec import CHECKS, DTYPES, MODES, SpecError
 
 __all__ = ["main"]
 
 USAGE_ERROR = 2
-PROFILES = ("ci", "dev", "thorough")
 ROBUST_CHECKS = ("forward", "gradient", "state", "train_step")
 
 
@@ -73,7 +73,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--max-examples", type=int, default=None,
                      help="hypothesis examples per check (default: 20, the 'ci' profile)")
     run.add_argument("--profile", choices=PROFILES, default="ci",
-                     help="hypothesis profile: ci is derandomised, dev random, thorough 300 examples (default: ci)")
+                     help="hypothesis profile: ci is derandomised (20 examples), smoke the coverage cases and 2 drawn "
+                          "(make test's), dev random, thorough 300 examples (default: ci)")
     run.add_argument("--case", default=None, help="replay exactly this case (JSON, as printed by a failure)")
     run.add_argument("--fail-on", default="fail,error", metavar="VERDICTS",
                      help="comma-separated verdicts that exit 1: fail, error, precision, inconclusive, "
@@ -400,7 +401,7 @@ def _run(args: argparse.Namespace) -> int:
     if is_default:
         _point_latest(directory)
     suite = Path(conformance.__file__).resolve().parent
-    pytest_args = [str(suite), "-p", "no:cacheprovider", "-v", f"--hypothesis-profile={args.profile}",
+    pytest_args = [str(suite), "-p", "no:cacheprovider", "-v", f"--conform-profile={args.profile}",
                    f"--conform-out={directory}", f"--conform-dtype={args.dtype}", f"--conform-checks={args.checks}",
                    f"--conform-device={args.device}", f"--conform-modes={args.modes}",
                    f"--conform-fail-on={args.fail_on}", "-rfE"]

@@ -365,9 +365,9 @@ def _build(target: Any, case: Case, dtype: str, kwargs: dict[str, Any]) -> tuple
                                                                      case.seed, pair.convention("torch")))
     tf = side_call("tf", "construction",
                    lambda: tf_side.build(pair.tf, params, dtype, tf_probe, kwargs, pair.convention("tf")))
+    BUILT.reads[pair.name] = params.read | set(pair.call_args)  # what makes a configuration (harness.configurations)
     if reuse:
         BUILT.built += 1
-        BUILT.reads[pair.name] = params.read | set(pair.call_args)
         BUILT.twins[BUILT.key(pair, case, dtype, target.device)] = (th, tf)
         while len(BUILT.twins) > BUILT.LIMIT:
             BUILT.twins.popitem(last=False)

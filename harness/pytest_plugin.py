@@ -23,21 +23,20 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
-from harness import registry, selection
+from harness import recycle, registry, selection
 from harness.cases import Case
 from harness.check import DEFAULT_TIMEOUT, Target, run_check
+from harness.profiles import DEFAULT, PROFILES
 from harness.results import VERDICTS, Record, ResultsError, ResultsWriter, read_directory
 from harness.spec import DTYPES, MODES
 
-settings.register_profile("ci", max_examples=20, derandomize=True, deadline=None)
-settings.register_profile("dev", max_examples=20, deadline=None)
-settings.register_profile("thorough", max_examples=300, deadline=None)
-settings.load_profile(os.environ.get("CONFORM_HYPOTHESIS_PROFILE", "ci"))
+settings.load_profile(os.environ.get("CONFORM_HYPOTHESIS_PROFILE", DEFAULT))
 
 _RECORDS = pytest.StashKey[list[Record]]()
 _WRITER = pytest.StashKey[ResultsWriter | None]()
 _RUN = pytest.StashKey[dict[str, Any]]()
 _DONE = pytest.StashKey[set[tuple[str, ...]]]()
+_MAKER = pytest.StashKey[recycle.Worker]()
 _RECORD_PROPERTY = "conform_record"
 DEFAULT_FAIL_ON = ("fail", "error")
 
@@ -65,7 +64,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--conform-modes", default=",".join(MODES),
                     help=f"comma-separated modes (default: {','.join(MODES)}; each pair runs those it declares)")
     group.addoption("--conform-max-examples", type=int, default=None,
-                    help="hypothesis examples per check (default: the hypothesis profile's, 20 for 'ci')")
+                    help="hypothesis examples per check (default: the profile's, 20 for 'ci', 2 for 'smoke')")
+    group.addoption("--conform-profile", default=None, choices=PROFILES,
+                    help="the hypothesis profile of the records' search, without changing the profile of other tests "
+                         "(default: the loaded one, 'ci')")
+    group.addoption("--conform-in-process", action="store_true",
+                    help="make records in the pytest process itself (for a debugger) instead of a child process "
+                         "recycled as it grows (default: off)")
     group.addoption("--conform-shard", default=None, metavar="I/N",
                     help="run only slice I of N of the selected checks (a deterministic round robin over their ids)")
     group.addoption("--conform-case", default=None,
@@ -234,13 +239,16 @@ def conform_run(request: pytest.FixtureRequest) -> Callable[[Target], Record]:
     def run(target: Target) -> Record:
         __tracebackhide__ = True
         case_json = config.getoption("conform_case")
-        record = run_check(
-            target,
-            max_examples=config.getoption("conform_max_examples"),
-            case=Case.from_json(case_json) if case_json else None,
-            run_id=Path(config.getoption("conform_out") or "").name,
-            timeout=config.getoption("conform_timeout"),
-        )
+        options = dict(max_examples=config.getoption("conform_max_examples"),
+                       run_id=Path(config.getoption("conform_out") or "").name,
+                       timeout=config.getoption("conform_timeout"), profile=config.getoption("conform_profile"))
+        if config.getoption("conform_in_process"):
+            record = run_check(target, case=Case.from_json(case_json) if case_json else None, **options)
+        else:
+            job = recycle.Job(target.pair.name, target.check, target.dtype, target.device, target.mode,
+                              tuple(config.getoption("conform_pairs_from")), case=case_json,
+                              **{**options, "profile": _profile(config)})
+            record = Record.from_json(_worker(config).run(job), f"the record of {target.id}")
         if hasattr(config, "workerinput"):  # an xdist worker: the controller writes it (_WorkerRecords)
             request.node.user_properties.append((_RECORD_PROPERTY, portable(record)))
         else:
@@ -257,6 +265,13 @@ def conform_run(request: pytest.FixtureRequest) -> Callable[[Target], Record]:
         return record
 
     return run
+
+
+def _worker(config: pytest.Config) -> recycle.Worker:
+    """This process's record maker (:mod:`harness.recycle`), started on first use."""
+    if _MAKER not in config.stash:
+        config.stash[_MAKER] = recycle.Worker()
+    return config.stash[_MAKER]
 
 
 def _now() -> str:
@@ -277,7 +292,12 @@ def _selection(config: pytest.Config) -> dict[str, Any]:
     get = config.getoption
     return selection.record(_options(config), shard=get("conform_shard"), case=get("conform_case"),
                             max_examples=get("conform_max_examples"),
-                            profile=settings._current_profile)  # noqa: SLF001 - no public getter
+                            profile=_profile(config))
+
+
+def _profile(config: pytest.Config) -> str:
+    """The hypothesis profile the records search with: ``--conform-profile``, else the loaded one."""
+    return config.getoption("conform_profile") or settings._current_profile  # noqa: SLF001 - no public getter
 
 
 def _write_run(config: pytest.Config, **changes: Any) -> None:
@@ -311,9 +331,10 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         writer.write_environment(environment.collect({
             "command": sys.argv,
             "run_id": writer.directory.name,
-            "hypothesis_profile": settings._current_profile,  # noqa: SLF001 - no public getter
-            "max_examples": config.getoption("conform_max_examples") or settings.default.max_examples,
-            "derandomize": settings.default.derandomize,
+            "hypothesis_profile": _profile(config),
+            "max_examples": config.getoption("conform_max_examples") or settings.get_profile(
+                _profile(config)).max_examples,
+            "derandomize": settings.get_profile(_profile(config)).derandomize,
             "pair_packages": registry.packages(config.getoption("conform_pairs_from") or ()),
         }))
     _write_run(config, schema_version=1, started=previous.get("started", _now()), ended=None, status="running",
@@ -363,6 +384,9 @@ def _why(record: Record) -> str:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    maker = config.stash.get(_MAKER, None)
+    if maker is not None:
+        maker.stop()
     writer = config.stash.get(_WRITER, None)
     if writer is not None:
         writer.close()

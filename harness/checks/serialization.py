@@ -13,7 +13,9 @@ dtype's tolerance; every metric says which comparison it made (``comparison``):
   one ulp away from the eager layer is not a bug in anyone's port.
 
 A round trip that raises is a failure of that round trip, with the exception as the
-evidence; one that cannot apply (a plain function has no config) says why.
+evidence; one that cannot apply (a plain function has no config) says why. Each round trip is
+made once per example and ``INPUTS`` input sets go through it: an export costs far more than
+an input, and a record exports few configurations (:mod:`harness.configurations`).
 """
 
 from __future__ import annotations
@@ -31,9 +33,11 @@ from harness.engine import Evaluation, Tally, draw_inputs, output_labels, prepar
 from harness.layouts import layout_of
 from harness.sides import Outcome, Reloaded, in_order, keyed
 
-__all__ = ["EXACT", "evaluate"]
+__all__ = ["EXACT", "INPUTS", "evaluate"]
 
 EXACT = Policy(0.0, 0.0, "exact: a reloaded layer must reproduce the original bit for bit")
+# Input sets per export: the export is the cost (a SavedModel: ~60 % of an example), an input is cheap.
+INPUTS = 3
 
 
 def _identical(a: np.ndarray, b: np.ndarray) -> bool:
@@ -64,50 +68,60 @@ def _config(tally: Tally, label: str, original: dict[str, Any], reloaded: dict[s
     tally.flag(f"{label}: config", not differ, note)
 
 
-def _round_trip(tally: Tally, label: str, reload: Callable[[], Reloaded] | str, inputs: list[np.ndarray],
-                reference: Outcome, policy: Policy) -> None:
+def _round_trip(tally: Tally, label: str, reload: Callable[[], Reloaded] | str,
+                runs: list[tuple[list[np.ndarray], Outcome]], policy: Policy) -> None:
+    """One round trip, made once; every input set of ``runs`` goes through the reloaded layer and the original."""
     if isinstance(reload, str):
         tally.flag(label, True, reload)
         return
     try:
         trip = reload()
-        named = trip.run(inputs)
-        names, outputs = in_order(named, reference.names if keyed(reference.names) else None)
+        named = [trip.run(inputs) for inputs, _ in runs]
     except Exception as exc:  # noqa: BLE001 - a round trip that raises is this check's finding
         tally.flag(label, False, f"round trip raised {type(exc).__name__}: {str(exc).strip()[:600]}")
         return
     _weights(tally, label, trip.weights, trip.original_weights)
     if trip.config is not None:
         _config(tally, label, *trip.config)
-    keys = (names, reference.names) if keyed(names) or keyed(reference.names) else None
-    if not structure(tally, f"{label}: outputs", outputs, reference.outputs, ("reloaded", "original"), keys=keys):
-        return
-    names = output_labels(reference.names or [str(i) for i in range(len(reference.outputs))])
     why = (f"within the {policy.source}: TensorFlow rewrites a SavedModel's graph on load" if trip.rewritten
            else "bit for bit: the reloaded layer runs the same eager kernels")
-    for name, got, want in zip(names, outputs, reference.outputs, strict=True):
-        tally.compare(f"{label}: {name}", got, want, note=f"reloaded vs original, {why}",
-                      sides=("reloaded", "original"), policy=policy if trip.rewritten else EXACT)
+    for i, ((_, reference), pairs) in enumerate(zip(runs, named, strict=True)):
+        suffix = f" (input {i + 1})" if i else ""
+        names, outputs = in_order(pairs, reference.names if keyed(reference.names) else None)
+        keys = (names, reference.names) if keyed(names) or keyed(reference.names) else None
+        if not structure(tally, f"{label}: outputs{suffix}", outputs, reference.outputs, ("reloaded", "original"),
+                         keys=keys):
+            return
+        labels = output_labels(reference.names or [str(j) for j in range(len(reference.outputs))])
+        for name, got, want in zip(labels, outputs, reference.outputs, strict=True):
+            tally.compare(f"{label}: {name}{suffix}", got, want, note=f"reloaded vs original, {why}",
+                          sides=("reloaded", "original"), policy=policy if trip.rewritten else EXACT)
 
 
 def evaluate(target: Any, case: Case, dtype: str, policy: Policy, _localise: bool) -> Evaluation:
-    """Round-trip both layers and compare each reloaded layer with its original."""
+    """Round-trip both layers once and compare each reloaded layer with its original on ``INPUTS`` input sets."""
     from harness.sides import tf_side, torch_side
 
     pair = target.pair
     tw = prepare(target, case, dtype)
-    inputs = draw_inputs(pair, case, tw.rng, dtype)
-    tf_inputs = [layout_of(s.layout, x.ndim).forward(x) for s, x in zip(pair.inputs, inputs, strict=True)]
     tally = Tally(policy)
-    tally.saw(inputs)
-    th_ref = side_call("torch", "forward", lambda: torch_side.run(tw.th, inputs, tw.kwargs, None, mode="eval",
-                                                                  device=target.device))
-    tf_ref = side_call("tf", "forward", lambda: tf_side.run(tw.tf, tf_inputs, tw.kwargs, None, mode="eval"))
+    th_runs, tf_runs = [], []
+
+    def originals(inputs: list[np.ndarray], tf_inputs: list[np.ndarray]) -> None:
+        th_runs.append((inputs, side_call("torch", "forward", lambda: torch_side.run(
+            tw.th, inputs, tw.kwargs, None, mode="eval", device=target.device))))
+        tf_runs.append((tf_inputs, side_call("tf", "forward", lambda: tf_side.run(
+            tw.tf, tf_inputs, tw.kwargs, None, mode="eval"))))
+
+    for _ in range(INPUTS):
+        inputs = draw_inputs(pair, case, tw.rng, dtype)
+        tally.saw(inputs)
+        originals(inputs, [layout_of(s.layout, x.ndim).forward(x) for s, x in zip(pair.inputs, inputs, strict=True)])
     rebuild = lambda: torch_side.build(pair.torch, case.params, dtype, target.device, case.seed,  # noqa: E731
                                        pair.convention("torch"))
-    for label, reload in torch_side.reloaded(tw.th, rebuild, inputs, tw.kwargs, target.device).items():
-        _round_trip(tally, label, reload, inputs, th_ref, policy)
+    for label, reload in torch_side.reloaded(tw.th, rebuild, th_runs[0][0], tw.kwargs, target.device).items():
+        _round_trip(tally, label, reload, th_runs, policy)
     with tempfile.TemporaryDirectory(prefix="conform-serialization-") as directory:
-        for label, reload in tf_side.reloaded(tw.tf, tf_inputs, tw.kwargs, directory).items():
-            _round_trip(tally, label, reload, tf_inputs, tf_ref, policy)
+        for label, reload in tf_side.reloaded(tw.tf, tf_runs[0][0], tw.kwargs, directory).items():
+            _round_trip(tally, label, reload, tf_runs, policy)
     return tally.evaluation()

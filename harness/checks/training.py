@@ -16,7 +16,7 @@ import numpy as np
 
 from harness import bridge
 from harness.cases import Case
-from harness.compare import Policy, TensorMetrics, compare, magnitude
+from harness.compare import Policy, compare, magnitude
 from harness.engine import (
     Evaluation,
     Tally,
