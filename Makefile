@@ -7,12 +7,12 @@ PYTEST_ARGS ?=
 # Processes for `make run` and `make check`: one per core (pytest-xdist); JOBS=0 runs in this process.
 JOBS ?= auto
 XDIST := $(if $(filter 0,$(JOBS)),,-n $(JOBS))
-# `make test` stays in one process unless TEST_JOBS is set: under -n 2 two slow end-to-end tests ran past
-# their subprocess time limits in a fresh clone (see README); `make run` and `make check` are parallel.
-TEST_JOBS ?= 0
+# `make test`: one process per core too (TEST_JOBS=0: one process); the catalogue at the smoke profile.
+TEST_JOBS ?= auto
 TEST_XDIST := $(if $(filter 0,$(TEST_JOBS)),,-n $(TEST_JOBS))
+EXAMPLES := --pairs-from examples/hf_bert.py --pairs-from examples/hf_resnet.py
 
-.PHONY: run test check rate robust bench gate-demo setup clean
+.PHONY: run test check examples rate robust bench gate-demo setup clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -53,8 +53,12 @@ gate-demo: $(STAMP)  ## tensorflow-cpu 2.20.0 (baseline) vs the pinned 2.21.0 (c
 	$(BIN)/conform snapshot --out $(DEMO)/candidate
 	$(BIN)/conform gate $(DEMO)/baseline $(DEMO)/candidate
 
-test: $(STAMP)  ## the harness's own tests and the conformance suite (TEST_JOBS=auto: one process per core)
-	$(BIN)/python -m pytest $(TEST_XDIST) tests conformance $(PYTEST_ARGS)
+test: $(STAMP)  ## the harness's own tests and the catalogue at the smoke profile, one process per core
+	$(BIN)/python -m pytest $(TEST_XDIST) tests conformance --conform-profile=smoke $(PYTEST_ARGS)
+
+examples: $(STAMP)  ## the real-model ports in full (HF transformers vs keras_hub) at the ci profile, and their bug script
+	$(BIN)/conform run $(XDIST) $(EXAMPLES) --out reports/examples --overwrite
+	$(BIN)/python examples/keras_ops_add_broadcast.py; test $$? -eq 1
 
 check: $(STAMP)  ## the fast loop: the harness's own tests without the slow end-to-end runs (no conformance suite)
 	$(BIN)/python -m pytest $(XDIST) tests -m "not slow" $(PYTEST_ARGS)

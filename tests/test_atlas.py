@@ -23,7 +23,7 @@ from harness.atlas.pairs import pairs
 from harness.atlas.tool import build, compare, params_for
 from harness.bridge import Entry
 from harness.spec import Link, Part
-from tests.test_cli import conform
+from tests.e2e import conform
 
 BUILTINS = Path(__file__).with_name("builtin_pairs.py")
 ATLAS_PAIRS = {p.name: p for p in pairs(ATLAS)}

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from harness import registry
-from tests.test_cli import conform
+from tests.e2e import conform
 
 PAIRS = Path(__file__).with_name("builtin_pairs.py")
 

@@ -4,22 +4,13 @@ from __future__ import annotations
 
 import json
 import shlex
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.e2e import conform, records
+
 BROKEN = str(Path(__file__).with_name("broken_pairs.py"))
-
-
-def conform(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=600)
-
-
-def records(directory: Path) -> list[dict]:
-    return [json.loads(line) for line in (directory / "results.jsonl").read_text().splitlines()]
 
 
 def test_list_json_gives_name_origin_and_checks_for_every_pair(tmp_path):

@@ -1,6 +1,8 @@
 """The shipped real-model ports (``examples/``), run as a user runs them: ``conform run --pairs-from``.
 
-HF ``transformers`` BertModel and ResNetModel against keras_hub's backbones. The ports done
+HF ``transformers`` BertModel and ResNetModel against keras_hub's backbones, at the ``smoke``
+profile (the minimal configuration, one layer or one block per stage, the wide one and one
+drawn, and two drawn examples per record); ``make examples`` runs them at the ``ci`` profile. The ports done
 right pass every check they declare (a float32 ``precision`` record is a pass that names the
 less accurate side); the ports at the libraries' defaults reproduce their declared divergences.
 The Keras ``ops.add`` reproduction script exits 1 while the bug is present.
@@ -9,20 +11,19 @@ The Keras ``ops.add`` reproduction script exits 1 while the bug is present.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections import defaultdict
-from pathlib import Path
 
 import pytest
+
+from tests.e2e import ROOT, conform, records
 
 pytest.importorskip("transformers", reason="the models extra is not installed (make installs it)")
 pytest.importorskip("keras_hub", reason="the models extra is not installed (make installs it)")
 
-pytestmark = pytest.mark.slow  # the real models: ten minutes of `conform run` on two cores
+pytestmark = pytest.mark.slow  # the real models, at the smoke profile here; `make examples` runs the ci profile
 
-ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 PASSING = {"pass", "precision"}
 
@@ -30,12 +31,9 @@ PASSING = {"pass", "precision"}
 @pytest.fixture(scope="module")
 def examples_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("examples") / "run"
-    result = subprocess.run(
-        [sys.executable, "-m", "harness", "run", "--pairs-from", str(EXAMPLES / "hf_bert.py"),
-         "--pairs-from", str(EXAMPLES / "hf_resnet.py"), "--out", str(out)],
-        cwd=ROOT, capture_output=True, text=True, timeout=3000, env={**os.environ, "PYTHONPATH": str(ROOT)})
-    records = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
-    return result, records, json.loads((out / "environment.json").read_text())
+    result = conform("run", "--pairs-from", str(EXAMPLES / "hf_bert.py"), "--pairs-from",
+                     str(EXAMPLES / "hf_resnet.py"), "--profile", "smoke", "--out", str(out), cwd=ROOT)
+    return result, records(out), json.loads((out / "environment.json").read_text())
 
 
 def verdicts(records, pair):

@@ -18,16 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e import LIMIT, conform, records
+
 HERE = Path(__file__).resolve().parent
 PAIRS = str(HERE / "ci_pairs.py")
 QUICK = ("run", "--pairs-from", PAIRS, "--pairs", "quick_double", "--dtype", "float32", "--max-examples", "2")
-
-
-def conform(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 600,
-            ) -> subprocess.CompletedProcess[str]:
-    environ = {**os.environ, "PYTHONPATH": str(HERE.parent), **(env or {})}
-    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, env=environ)
 
 
 def usage_error(result: subprocess.CompletedProcess[str], *expected: str) -> None:
@@ -36,10 +31,6 @@ def usage_error(result: subprocess.CompletedProcess[str], *expected: str) -> Non
     assert "Traceback" not in result.stderr + result.stdout
     for text in expected:
         assert text in result.stderr, result.stderr
-
-
-def records(directory: Path) -> list[dict]:
-    return [json.loads(line) for line in (directory / "results.jsonl").read_text().splitlines()]
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +57,7 @@ def test_a_finished_run_exits_0_and_run_json_says_it_finished(done):
 @pytest.mark.slow
 def test_a_hanging_layer_times_out_into_an_error_record_and_the_run_goes_on(tmp_path):
     result = conform("run", "--pairs-from", PAIRS, "--dtype", "float32", "--max-examples", "2", "--timeout", "2",
-                     "--out", "hang", cwd=tmp_path, env={"CONFORM_TEST_HANG": "1000"}, timeout=300)
+                     "--out", "hang", cwd=tmp_path, env={"CONFORM_TEST_HANG": "1000"})
     assert result.returncode == 1, result.stdout[-3000:]
     # the console named what was running (pytest -v: one line per check, with the progress)
     assert "test_pair[hanging_double-forward-float32-cpu-eval]" in result.stdout
@@ -182,14 +173,14 @@ def test_sigint_exits_130_and_keeps_every_finished_record(tmp_path):
          "--out", "stopped"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONPATH": str(HERE.parent), "CONFORM_TEST_HANG": "1000"})
     results = tmp_path / "stopped" / "results.jsonl"
-    deadline = time.monotonic() + 300
+    deadline = time.monotonic() + LIMIT
     while time.monotonic() < deadline and not (results.is_file() and results.read_text().count("\n") >= 1):
         time.sleep(0.5)  # quick_double runs first and writes its record; then hanging_double sleeps
         if process.poll() is not None:
             break
     time.sleep(2)
     process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=120)
+    _, err = process.communicate(timeout=LIMIT)
     assert process.returncode == 130, err[-3000:]
     run = json.loads((tmp_path / "stopped" / "run.json").read_text())
     assert run["status"] == "interrupted"

@@ -8,21 +8,15 @@ environments that differ in one layer's numerics, as two framework releases woul
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.e2e import conform
+
 PAIRS = str(Path(__file__).with_name("upgrade_pairs.py"))
 PLANTED = {"CONFORM_TEST_TORCH_SCALE": str(1 + 1e-4)}
-
-
-def conform(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    environ = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent), **(env or {})}
-    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=900, env=environ)
 
 
 def run_and_snapshot(cwd: Path, out: str, env: dict[str, str] | None = None, *extra: str) -> Path:

@@ -18,7 +18,7 @@ from harness import oracle
 from harness.check import Target, run_check
 from harness.compare import DEFAULT_POLICY, compare
 from tests import precision_pairs as pp
-from tests.test_cli import conform
+from tests.e2e import conform
 
 
 def run(pair, check="forward", dtype="float32", **kw):

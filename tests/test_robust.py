@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,8 +12,8 @@ from harness import robust
 from harness.environment import cpu_vector_extensions
 from harness.results import Record
 from tests import noise_pairs as npairs
+from tests.e2e import ROOT, conform
 
-ROOT = Path(__file__).resolve().parent.parent
 ZEN4 = ["sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl"]
 
 
@@ -51,8 +50,7 @@ def test_a_changed_or_missing_verdict_is_a_difference():
 
 
 def _robust(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "harness", "robust", "--out", str(tmp_path), *args],
-                          cwd=ROOT, capture_output=True, text=True, timeout=900, check=False)
+    return conform("robust", "--out", str(tmp_path), *args, cwd=ROOT)
 
 
 @pytest.mark.slow
