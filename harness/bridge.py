@@ -25,7 +25,7 @@ import numpy as np
 
 from harness.layouts import Transform
 
-__all__ = ["Entry", "Slot", "WeightMapError", "from_tf", "plan", "to_tf"]
+__all__ = ["Entry", "Slot", "WeightMapError", "from_tf", "lookup", "plan", "to_tf"]
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ def _pattern(key: str) -> re.Pattern[str]:
     return re.compile("^" + re.escape(key).replace(r"\*", r"(\d+)") + "$")
 
 
-def _expand(weight_map: Mapping[str, Any], name: str) -> tuple[str, Any] | None:
+def lookup(weight_map: Mapping[str, Any], name: str) -> tuple[str, Any] | None:
     """The map key matching a torch name, with ``*`` indices substituted into the TF path(s)."""
     if name in weight_map:
         return name, weight_map[name]
@@ -135,7 +135,7 @@ def plan(
     claimed: dict[str, list[str]] = {}
     parts: dict[str, list[tuple[Any, Slot]]] = {}
     for name, entry in torch_entries.items():
-        found = _expand(weight_map, name)
+        found = lookup(weight_map, name)
         kind = "parameter" if entry.trainable else "buffer"
         if found is None:
             problems.append(

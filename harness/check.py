@@ -33,7 +33,7 @@ from hypothesis.errors import Unsatisfiable
 
 from harness import bridge, configurations, coverage, noise, oracle, profiles
 from harness.cases import Case, case_strategy, regimes_for
-from harness.checks import TORCH_ONLY_CHECKS, evaluate
+from harness.checks import TORCH_ONLY_CHECKS, evaluate, tf_absent
 from harness.compare import Policy, TensorMetrics, policy_for
 from harness.engine import AUTO_MAPS, BUILT, Evaluation, Timeout, low_precision_ops, rounded_through, time_limit
 from harness.results import Record
@@ -106,7 +106,8 @@ _CROSS_NUMERIC = ("forward", "gradient", "state", "train_step")
 
 
 class _Counters:
-    """What graph mode cost for one record: tf.function traces, dynamo graphs, layers built.
+    """What graph mode cost for one record (tf.function traces, dynamo graphs, layers built), and in any mode
+    what ran where it is not obvious (torch alone on a GPU without TF, cuDNN switched off).
 
     Made at the start of every record, it also drops what earlier records left in the process
     (built twins, TF's eager kernels, dynamo's graphs): no earlier record's can serve this one.
@@ -128,8 +129,8 @@ class _Counters:
         self.execution.update(evaluation.execution)
 
     def summary(self, examples: int) -> dict[str, Any] | None:
-        if not self.graph:
-            return None
+        if not self.graph:  # what ran where it is not obvious (a GPU run without TF, cuDNN off), or nothing
+            return dict(self.execution) or None
         from harness.sides import tf_side, torch_side
 
         return {**self.execution, "tf_traces": tf_side.traces() - self.start[0],
@@ -219,10 +220,15 @@ def _hunt_configurations(target: Target, search: settings, attempt: Callable[[Ca
     search(through)()
 
 
-def _uncovered(known: tuple[KnownDivergence, ...], case: Case, failing: list[str]) -> list[str]:
-    """The failing tensors no declaration covers: one whose scope holds this case, naming the tensor."""
+def _uncovered(known: tuple[KnownDivergence, ...], case: Case, failing: list[TensorMetrics]) -> list[str]:
+    """The failing tensors no declaration covers: one whose scope holds this case, naming the tensor.
+
+    A GPU-vs-CPU comparison of torch with itself is covered only by a declaration scoped to
+    the device (``devices=``): a difference between torch and TF says nothing of a GPU kernel.
+    """
     scoped = [k for k in known if k.scoped_to(case.regime, case.params)]
-    return [n for n in failing if not any(k.covers(n) for k in scoped)]
+    return [m.name for m in failing
+            if not any(k.covers(m.name) and (k.devices is not None or m.sides[1] != "torch cpu") for k in scoped)]
 
 
 def _scope(known: tuple[KnownDivergence, ...]) -> str:
@@ -302,7 +308,9 @@ def run_check(target: Target, *, max_examples: int | None = None, case: Case | N
     pair = target.pair
     started = time.perf_counter()
     policy = policy_for(target.dtype, pair.tolerance_override(target.check, target.dtype))
-    known = pair.declared(target.check, target.dtype, target.mode)
+    declared = pair.declared(target.check, target.dtype, target.mode, target.device)
+    absent = tf_absent(target)
+    known = tuple(k for k in declared if k.devices is not None or not absent)  # judged only where both sides ran
     record = Record(
         pair=pair.name, check=target.check, dtype=target.dtype, device=target.device, mode=target.mode,
         verdict="pass", origin={"seed": pair.origin.seed, "tutorial_name": pair.origin.tutorial_name,
@@ -356,7 +364,7 @@ def run_check(target: Target, *, max_examples: int | None = None, case: Case | N
             return
         record.trajectory = evaluation.trajectory
         failing = [m.name for m in metrics if not m.ok]
-        uncovered = _uncovered(known, c, failing)
+        uncovered = _uncovered(known, c, [m for m in metrics if not m.ok])
         if uncovered and judged:
             try:
                 replay = _float64(target, c)
@@ -419,6 +427,10 @@ def run_check(target: Target, *, max_examples: int | None = None, case: Case | N
     if record.coverage and fixed and target.check in ("gradient", "train_step"):
         record.coverage["no_gradient"] = fixed  # ids and masks: compared as inputs, never differentiated
     _conclude(record, known, [c for c, _ in tried])
+    if absent and len(known) < len(declared):
+        record.message = "\n".join(x for x in (record.message, *(
+            f"not checkable here, since TF did not run ({absent}): the declared divergence between torch and TF "
+            f"{k.reason!r}" for k in declared if k not in known)) if x)
     record.noise_floor = floors.summary(record)
     if pair.auto_weights:
         record.weight_map = AUTO_MAPS.get(pair.name)
@@ -486,8 +498,7 @@ def _record_precision(record: Record, target: Target, precision: _Precision) -> 
 
 def _record_divergence(record: Record, target: Target, div: Divergence, policy: Policy,
                        known: tuple[KnownDivergence, ...]) -> None:
-    failing = [m.name for m in div.metrics if not m.ok]
-    beyond = [n for n in _uncovered(known, div.case, failing) if n not in div.precise]
+    beyond = [n for n in _uncovered(known, div.case, [m for m in div.metrics if not m.ok]) if n not in div.precise]
     scoped = [k for k in known if k.scoped_to(div.case.regime, div.case.params)]
     elsewhere = bool(known) and not scoped
     record.verdict = "known-divergence" if scoped and not beyond else "fail"

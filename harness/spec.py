@@ -277,6 +277,12 @@ class KnownDivergence:
     params it accepts (``where=lambda p: p["key_dim"] == 1 and p["seq"] == p["heads"]``): a
     divergence outside that scope still fails, so a declaration about one corner of the
     shapes cannot excuse the rest.
+
+    ``devices`` scopes it to device kinds (``("cuda",)``): a defect of one device's kernels, seen
+    where torch on that device is compared with torch on the CPU as well as with TF. A
+    declaration without ``devices`` is a difference between torch and TF: it is judged only
+    where both ran (a GPU run without TF says it was not checkable), and it never covers a
+    GPU-vs-CPU comparison of torch with itself.
     """
 
     check: str
@@ -287,10 +293,14 @@ class KnownDivergence:
     strict: bool = True
     regimes: tuple[str, ...] | None = None
     where: Callable[[Params], bool] | None = None
+    devices: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.check not in CHECKS:
             raise SpecError(f"KnownDivergence.check must be one of {CHECKS}. Received: {self.check!r}")
+        if self.devices is not None and (not self.devices or any(d not in ("cpu", "cuda") for d in self.devices)):
+            raise SpecError(f"KnownDivergence.devices names device kinds, 'cpu' or 'cuda' ('cuda' is every GPU). "
+                            f"Received: {self.devices!r}")
         if not self.reason.strip():
             raise SpecError("KnownDivergence needs a reason; received an empty one")
         bad = [m for m in self.modes if m not in MODES]
@@ -300,6 +310,10 @@ class KnownDivergence:
     def scoped_to(self, regime: str, params: Params) -> bool:
         """Whether a case drawn in ``regime`` with ``params`` is one this declaration speaks for."""
         return (self.regimes is None or regime in self.regimes) and (self.where is None or bool(self.where(params)))
+
+    def on(self, device: str) -> bool:
+        """Whether the declaration is about records on ``device`` (``cuda:1`` is a ``cuda``)."""
+        return self.devices is None or device.split(":", 1)[0] in self.devices
 
     def covers(self, tensor: str) -> bool:
         """Whether a diverging tensor (a metric name) is one this declaration is about.
@@ -547,9 +561,10 @@ class LayerPair:
             return (_FIXED_MODE[check],)
         return tuple(m for m in self.modes if not (m == "train" and self.dropout is not None))
 
-    def declared(self, check: str, dtype: str, mode: str = "eval") -> tuple[KnownDivergence, ...]:
-        """Every declaration about one record's check, dtype and mode (a model may have several)."""
-        return tuple(k for k in self.known_divergences if k.check == check and dtype in k.dtypes and mode in k.modes)
+    def declared(self, check: str, dtype: str, mode: str = "eval", device: str = "cpu") -> tuple[KnownDivergence, ...]:
+        """Every declaration about one record's check, dtype, mode and device (a model may have several)."""
+        return tuple(k for k in self.known_divergences
+                     if k.check == check and dtype in k.dtypes and mode in k.modes and k.on(device))
 
     def tolerance_override(self, check: str, dtype: str) -> Tolerance | None:
         return next((t for t in self.tolerances if check in t.checks and dtype in t.dtypes), None)
@@ -573,7 +588,8 @@ class LayerPair:
             "stages": [s.name for s in self.stages],
             "known_divergences": [{"check": k.check, "reason": k.reason, "dtypes": list(k.dtypes),
                                    "modes": list(k.modes), "tensors": list(k.tensors),
-                                   "scoped": k.where is not None}
+                                   "scoped": k.where is not None,
+                                   "devices": None if k.devices is None else list(k.devices)}
                                   for k in self.known_divergences],
             "dropout": None if self.dropout is None else {"rate": self.dropout.rate, "torch": self.dropout.torch,
                                                           "tf": self.dropout.tf},

@@ -129,3 +129,91 @@ def test_a_cuda_conformance_run_compares_torch_gpu_with_cpu_and_with_tf():
     assert any("[torch cuda vs cpu]" in name for name in record.metrics)
     tf_problem = devices.unavailable("tf", "cuda")
     assert (tf_problem is None) == any("grad weight" == name for name in record.metrics)
+
+
+# --- what the first run on an H200 found (issue 24): each cause, planted on a CPU standing in for the GPU -----------
+
+@pytest.fixture
+def gpu_without_tf(monkeypatch):
+    """The CPU standing in for a GPU where TF has none: records compare torch on "both devices", as on an H200."""
+    import harness.check
+
+    _without_tf(monkeypatch)
+    monkeypatch.setattr(harness.check, "_skip_reason", lambda target: None)
+
+
+def _catalogue(name: str):
+    from harness import registry
+
+    return registry.load([]).pairs[name]
+
+
+def test_a_declaration_between_torch_and_tf_is_not_judged_where_tf_did_not_run(gpu_without_tf):
+    record = run_check(Target(_catalogue("custom_relu_vs_builtin_002"), "gradient", "float32"), max_examples=2)
+    assert record.verdict == "pass", record.message  # was: "declared known divergence did not reproduce"
+    assert "not checkable here, since TF did not run (TF has no GPU here (planted))" in record.message
+    assert record.known_divergence is None
+
+
+def test_only_a_declaration_scoped_to_the_device_covers_torch_against_itself_across_devices(gpu_without_tf):
+    from dataclasses import replace
+
+    from harness import KnownDivergence
+
+    layer = lambda p: _instance_scaled(p)  # noqa: E731 - the second instance (the "GPU twin's") is off
+    anywhere = replace(bp.correct_linear, name="unscoped", torch=layer,
+                       known_divergences=(KnownDivergence("forward", "between torch and TF, any tensor"),))
+    record = run_check(Target(anywhere, "forward", "float32"), max_examples=2)
+    assert record.verdict == "fail", record.message  # a torch-vs-TF declaration cannot excuse a device's kernel
+    scoped = replace(anywhere, name="scoped", known_divergences=(
+        KnownDivergence("forward", "this device's kernel is off", devices=("cpu",)),))
+    assert run_check(Target(scoped, "forward", "float32"), max_examples=2).verdict == "known-divergence"
+    elsewhere = replace(anywhere, name="elsewhere", known_divergences=(
+        KnownDivergence("forward", "a GPU kernel is off", devices=("cuda",)),))
+    assert run_check(Target(elsewhere, "forward", "float32"), max_examples=2).verdict == "fail"
+    with pytest.raises(ValueError, match="'cpu' or 'cuda'"):
+        KnownDivergence("forward", "why", devices=("tpu",))
+
+
+def test_outputs_the_pair_drops_are_dropped_on_both_devices(gpu_without_tf):
+    lstm = _catalogue("atlas_lstm")
+    assert lstm.dropped_outputs  # its final states have no Keras counterpart in this pair
+    for check in ("forward", "gradient"):
+        record = run_check(Target(lstm, check, "float32"), max_examples=2)
+        assert record.verdict == "pass", record.message  # was: "torch cuda returned 2 outputs, torch cpu 1"
+
+
+def test_without_tf_buffers_are_drawn_as_the_weight_map_says_and_a_nan_state_is_the_harness_s_error(gpu_without_tf):
+    from dataclasses import replace
+
+    block = _catalogue("down_block_002")  # batch norms under `block.*` keys: running_var drawn positive
+    record = run_check(Target(block, "forward", "float32", mode="train"), max_examples=2)
+    assert record.verdict == "pass", record.message  # was: NaN on both devices from a negative running variance
+    weights = {k: (replace(v, init="normal") if k.endswith("running_var") else v) for k, v in block.weights.items()}
+    negative = replace(block, name="negative_variance", weights=weights)
+    record = run_check(Target(negative, "forward", "float32"), max_examples=2)  # eval: the running variance is read
+    assert record.verdict == "error", record.message
+    assert "torch on the CPU returns non-finite outputs from finite inputs" in record.message
+
+
+def test_an_eval_mode_rnn_gradient_on_a_gpu_runs_with_cudnn_off_and_says_so():
+    import torch
+
+    from harness.sides import torch_side
+
+    lstm, linear = torch.nn.LSTM(3, 4), torch.nn.Linear(3, 4)
+    switch, note = torch_side.cudnn_for(lstm, "cuda:0", "eval", True)
+    assert note == torch_side.CUDNN_EVAL_RNN
+    with switch:
+        assert not torch.backends.cudnn.enabled
+    assert torch.backends.cudnn.enabled
+    for args in ((lstm, "cuda", "train", True), (lstm, "cuda", "eval", False), (lstm, "cpu", "eval", True),
+                 (linear, "cuda", "eval", True)):
+        assert torch_side.cudnn_for(*args)[1] == ""  # training, no backward, no GPU or no recurrent layer
+
+
+@needs_cuda
+def test_an_eval_mode_rnn_gradient_checks_on_cuda_and_the_record_says_cudnn_was_off():
+    record = run_check(Target(_catalogue("atlas_lstm"), "gradient", "float32", device="cuda"), max_examples=2)
+    assert record.verdict == "pass", record.message  # was: "cudnn RNN backward can only be called in training mode"
+    assert record.execution["cudnn"].startswith("off: cuDNN's RNN backward runs only in training mode")

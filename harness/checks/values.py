@@ -35,7 +35,7 @@ from harness.engine import (
 )
 from harness.layouts import layout_of
 from harness.sides import Outcome, StageCall
-from harness.spec import LayerPair, Link
+from harness.spec import LayerPair, Link, SpecError
 
 __all__ = ["across_devices", "evaluate"]
 
@@ -182,7 +182,8 @@ def evaluate(target: Any, case: Case, dtype: str, policy: Policy, localise: bool
 
         where = _localise(pair, run.th, run.tf, policy, grad)
         where["undeclared"] = torch_side.undeclared(tw.th, [(s.name, s.torch) for s in pair.stages])
-    return tally.evaluation(localisation=where, execution=_graph_execution(tw) if graph else {})
+    return tally.evaluation(localisation=where, execution={**(_graph_execution(tw) if graph else {}),
+                                                           **run.th.execution})
 
 
 class _CpuTwin:
@@ -204,7 +205,8 @@ class _CpuTwin:
         torch_side.load(self.th, torch_side.state(gpu))
 
     def compare(self, tally: Tally, gpu: Outcome, inputs: list[np.ndarray], kwargs: dict[str, Any], grad: bool,
-                suffix: str) -> None:
+                suffix: str) -> Outcome:
+        """Compare the GPU's outcome with torch on the CPU, on the same inputs and cotangent; the CPU's outcome."""
         from harness.sides import torch_side
 
         cotangents = (lambda _: gpu.cotangents) if grad else None
@@ -212,6 +214,7 @@ class _CpuTwin:
                                                                          mode=self.mode, device="cpu", drop=self.drop))
         self_metrics(tally, f"torch {self.device} vs cpu{suffix}", (f"torch {self.device}", "torch cpu"), gpu, cpu,
                      gpu.cotangents if grad else None)
+        return cpu
 
 
 def across_devices(target: Any, case: Case, dtype: str, policy: Policy, _localise: bool) -> Evaluation:
@@ -224,10 +227,8 @@ def across_devices(target: Any, case: Case, dtype: str, policy: Policy, _localis
                     lambda: torch_side.build(pair.torch, case.params, dtype, target.device, case.seed,
                                              pair.convention("torch")))
     current = torch_side.state(gpu)
-    # an atlas-resolved map needs TF to resolve: without it, parameters are drawn and buffers kept
-    inits = {k: v.init if isinstance(v, Link) else "keep" for k, v in pair.weights.items()} if not pair.auto_weights \
-        else {k: "keep" for k, v in current.items() if k not in dict(gpu.named_parameters())}
-    torch_side.load(gpu, {k: as_drawn(initial_value(inits.get(k, "normal"), v, rng), v.dtype)
+    parameters = set(dict(gpu.named_parameters())) if hasattr(gpu, "named_parameters") else set(current)
+    torch_side.load(gpu, {k: as_drawn(initial_value(_init(pair, k, k in parameters), v, rng), v.dtype)
                           for k, v in current.items()})
     cpu = _CpuTwin(target, case, dtype, gpu)
     grad = target.check == "gradient"
@@ -238,7 +239,35 @@ def across_devices(target: Any, case: Case, dtype: str, policy: Policy, _localis
         tally.saw(inputs)
         cotangents = (lambda outs: [as_drawn(rng.standard_normal(o.shape), dtype) for o in outs]) \
             if grad and last else None
-        outcome = side_call("torch", target.check, lambda: torch_side.run(
-            gpu, inputs, kwargs, cotangents, mode=target.mode, device=target.device))  # noqa: B023 - called at once
-        cpu.compare(tally, outcome, inputs, kwargs, grad and last, f" (call {call})" if pair.calls > 1 else "")
-    return tally.evaluation(execution={"tf": f"unavailable: {devices.unavailable('tf', target.device)}"})
+        outcome = side_call("torch", target.check, lambda: torch_side.run(  # noqa: B023 - called at once
+            gpu, inputs, kwargs, cotangents, mode=target.mode,  # noqa: B023
+            device=target.device, drop=pair.dropped_outputs))
+        reference = cpu.compare(tally, outcome, inputs, kwargs, grad and last,
+                                f" (call {call})" if pair.calls > 1 else "")
+        _valid_state(pair, inputs, reference)
+    return tally.evaluation(execution={"tf": f"unavailable: {devices.unavailable('tf', target.device)}",
+                                       **outcome.execution})
+
+
+def _init(pair: LayerPair, name: str, parameter: bool) -> str:
+    """How the GPU-only path draws one state entry: as the weight map says, else a parameter drawn and a buffer kept.
+
+    Without TF there is no Keras layer to read defaults from, so the map's ``init`` is the
+    only word on a buffer; one it does not name (a running variance under a ``*`` key is
+    named) keeps the module's own value rather than a draw that could be negative.
+    """
+    found = None if pair.auto_weights else bridge.lookup(pair.weights, name)
+    if found is None:
+        return "normal" if parameter else "keep"
+    return found[1].init if isinstance(found[1], Link) else "keep"
+
+
+def _valid_state(pair: LayerPair, inputs: list[np.ndarray], reference: Outcome) -> None:
+    """Refuse a drawn state that makes torch on the CPU non-finite from finite inputs: that is the harness's draw
+    outside the layer's domain, not a divergence of the device (both devices would say NaN and test nothing)."""
+    if all(np.isfinite(x).all() for x in inputs if np.issubdtype(x.dtype, np.floating)) and \
+            not all(np.isfinite(o).all() for o in reference.outputs):
+        raise SpecError(f"pair {pair.name!r}: with the state the harness drew, torch on the CPU returns non-finite "
+                        "outputs from finite inputs, so nothing could be compared; the weight map's `init` of a "
+                        "buffer (a variance must be drawn 'positive') or the drawn dims put the layer outside its "
+                        "domain")

@@ -26,6 +26,7 @@ class Outcome:
     A gradient is ``None`` when the framework reports no path from the outputs to that
     tensor (a detached parameter, an unused branch); the comparison says so explicitly.
     ``names`` are the outputs' keys in the structure the layer returned (see :func:`named_leaves`).
+    ``execution`` says how the call ran where that is not obvious (cuDNN switched off for it).
     """
 
     outputs: list[np.ndarray]
@@ -34,6 +35,7 @@ class Outcome:
     param_grads: dict[str, np.ndarray | None] = field(default_factory=dict)
     stages: list[StageCall] = field(default_factory=list)
     cotangents: list[np.ndarray] = field(default_factory=list)
+    execution: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

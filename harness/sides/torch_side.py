@@ -32,8 +32,8 @@ from harness.sides import (
 )
 
 __all__ = [
-    "COMPILER", "build", "compilations", "entries", "load", "low_precision_ops", "observe", "reloaded", "run", "sgd",
-    "state", "step", "undeclared",
+    "COMPILER", "CUDNN_EVAL_RNN", "build", "compilations", "cudnn_for", "entries", "load", "low_precision_ops",
+    "observe", "reloaded", "run", "sgd", "state", "step", "undeclared",
 ]
 
 COMPILER = "torch.compile(backend='inductor')"
@@ -197,6 +197,24 @@ def undeclared(obj: Any, stages: Sequence[tuple[str, str]], limit: int = 30) -> 
     return found[:limit] + ([f"... and {len(found) - limit} more"] if len(found) > limit else [])
 
 
+CUDNN_EVAL_RNN = ("off: cuDNN's RNN backward runs only in training mode, so this eval-mode gradient of a recurrent "
+                  "layer ran on PyTorch's own CUDA kernels (what a user's eval-mode gradient on a GPU meets too)")
+
+
+def cudnn_for(obj: Any, device: str, mode: str, grad: bool) -> tuple[contextlib.AbstractContextManager[Any], str]:
+    """cuDNN switched off, and why, for an eval-mode gradient of a module with a recurrent layer on a GPU; else nothing.
+
+    cuDNN refuses the backward of its RNN kernels outside training mode ("cudnn RNN backward
+    can only be called in training mode"). Training mode would change what dropout does, so
+    the call runs with cuDNN off instead, and the record says so.
+    """
+    t = torch()
+    recurrent = isinstance(obj, t.nn.Module) and any(isinstance(m, t.nn.RNNBase) for m in obj.modules())
+    if device.startswith("cuda") and grad and mode != "train" and recurrent:
+        return t.backends.cudnn.flags(enabled=False), CUDNN_EVAL_RNN
+    return contextlib.nullcontext(), ""
+
+
 def run(
     obj: Any,
     inputs: Sequence[np.ndarray],
@@ -225,10 +243,12 @@ def run(
     else:
         params = {}
     fn = _compiled(obj) if mode == "graph" else obj
-    with _capture(obj, stages) as log, _flush_denormal(), t.set_grad_enabled(want_grad), _compiling(mode):
+    cudnn, note = cudnn_for(obj, device, mode, want_grad)
+    with _capture(obj, stages) as log, _flush_denormal(), t.set_grad_enabled(want_grad), _compiling(mode), cudnn:
         named = [(n, o) for n, o in named_leaves(_call(obj, fn, xs, call_kwargs)) if n not in drop]
     outs = [o for _, o in named]
-    outcome = Outcome([_numpy(o) for o in outs], [n for n, _ in named], stages=[StageCall(n, o) for n, _, o in log])
+    outcome = Outcome([_numpy(o) for o in outs], [n for n, _ in named], stages=[StageCall(n, o) for n, _, o in log],
+                      execution={"cudnn": note} if note else {})
     if not want_grad:
         return outcome
     outcome.cotangents = cotangents(outcome.outputs)
@@ -237,7 +257,7 @@ def run(
     watched = [x for x in xs if x.requires_grad]  # ids and masks take no gradient
     targets = watched + list(params.values()) + [x for x in stage_inputs if x is not None and x.requires_grad]
     if connected:
-        with _flush_denormal(), _compiling(mode):
+        with _flush_denormal(), _compiling(mode), cudnn_for(obj, device, mode, want_grad)[0]:
             grads = t.autograd.grad(
                 [o for o, _ in connected],
                 targets,
