@@ -217,3 +217,31 @@ def test_an_eval_mode_rnn_gradient_checks_on_cuda_and_the_record_says_cudnn_was_
     record = run_check(Target(_catalogue("atlas_lstm"), "gradient", "float32", device="cuda"), max_examples=2)
     assert record.verdict == "pass", record.message  # was: "cudnn RNN backward can only be called in training mode"
     assert record.execution["cudnn"].startswith("off: cuDNN's RNN backward runs only in training mode")
+
+
+def test_the_nearest_exact_finding_is_declared_for_cuda_only_on_the_sizes_measured():
+    pair = _catalogue("atlas_upsample_size_nearest_exact")
+    assert not pair.declared("gradient", "float32", "eval", "cpu")
+    (declared,) = pair.declared("gradient", "float32", "eval", "cuda:0")
+    bites = {"height": 6, "out_height": 1, "width": 4, "out_width": 4}
+    assert declared.scoped_to("normal", bites) and not declared.scoped_to("normal", {**bites, "height": 5})
+    assert "examples/torch_nearest_exact_cuda_backward.py" in declared.reason
+
+
+def test_the_nearest_exact_reproducer_finds_the_forward_s_cells_on_the_cpu_and_says_when_it_cannot_run():
+    import runpy
+    import subprocess
+    import sys
+
+    import torch
+
+    from tests.e2e import ROOT
+
+    script = ROOT / "examples" / "torch_nearest_exact_cuda_backward.py"
+    module = runpy.run_path(str(script))
+    for n, size in module["SIZES"]:  # its own logic, on the CPU's correct backward: every gradient on the cell read
+        x = torch.zeros(1, 1, n)
+        assert module["_gradient_cells"](torch, "cpu", n, size, torch.float64) == module["_cells_read"](torch, x, size)
+    if not torch.cuda.is_available():
+        done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=False)
+        assert done.returncode == 77 and "not runnable here: no CUDA device" in done.stdout
