@@ -134,10 +134,10 @@ _RESIZE = ("tf.image.resize computes bilinear interpolation in float32 for a flo
 RESIZE_FLOAT64 = tuple(KnownDivergence(check, reason=_RESIZE, dtypes=("float64",)) for check in ("forward", "gradient"))
 
 # A finding on the GPU, not a tolerance: measured on an H200, torch 2.11.0+cu130; every size pair up to 12 tried.
-_NEAREST_EXACT_CUDA = ("torch's CUDA backward of interpolate(mode='nearest-exact') when downsampling sends the gradient "
-                       "to another cell than its forward reads (6 -> 1: forward and CPU backward cell 3, CUDA backward "
-                       "cell 2; also 10 -> 1, 12 -> 1, 12 -> 2), float32 and float64. Reproduce: python "
-                       "examples/torch_nearest_exact_cuda_backward.py")
+_NEAREST_EXACT_CUDA = ("torch's CUDA backward of interpolate(mode='nearest-exact') when downsampling sends the "
+                       "gradient to another cell than its forward reads (6 -> 1: forward and CPU backward cell 3, "
+                       "CUDA backward cell 2; also 10 -> 1, 12 -> 1, 12 -> 2), float32 and float64. Reproduce: "
+                       "python examples/torch_nearest_exact_cuda_backward.py")
 _CUDA_BACKWARD_WRONG = {(6, 1), (10, 1), (12, 1), (12, 2)}  # (input size, output size), the ones measured
 NEAREST_EXACT_CUDA = KnownDivergence(
     "gradient", reason=_NEAREST_EXACT_CUDA, devices=("cuda",),
