@@ -12,7 +12,7 @@ TEST_JOBS ?= auto
 TEST_XDIST := $(if $(filter 0,$(TEST_JOBS)),,-n $(TEST_JOBS))
 EXAMPLES := --pairs-from examples/hf_bert.py --pairs-from examples/hf_resnet.py
 
-.PHONY: run test check examples rate robust bench gate-demo setup clean
+.PHONY: run test check examples rate robust bench gpu-check gate-demo setup clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ rate: $(STAMP)  ## the harness's examples/s beside a bare hand-written check of 
 
 bench: $(STAMP)  ## time every pair in both frameworks on CPU (quick), write reports/<run-id>/ and reports/latest
 	$(BIN)/conform bench --device cpu --quick
+
+# On a machine with a GPU, in the environment that has torch with CUDA (and the project installed there with
+# `pip install -e . --no-deps`): `make gpu-check PYTHON=python`. Five minutes at most; exit 2 without a GPU.
+gpu-check:  ## the GPU path in one summary: CUDA tests, conform run and bench --device cuda (no .venv: the GPU's python)
+	$(PYTHON) -m harness.gpu_check
 
 # A real upgrade, gated: the baseline environment differs from .venv in one package,
 # tensorflow-cpu 2.20.0 instead of the pinned 2.21.0. Forward and gradient checks in eval

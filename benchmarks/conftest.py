@@ -12,7 +12,9 @@ import pytest
 
 from harness import registry
 from harness.spec import BENCH_SIZES
-from harness.timing import DEVICES, EXECUTIONS, workloads
+from harness.timing import DEVICES, EXECUTIONS, GPU_SIZE, workloads
+
+SIZES = (*BENCH_SIZES, GPU_SIZE)
 
 
 def _csv(value: str) -> list[str]:
@@ -28,6 +30,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="also load pairs from this Python file; repeatable")
     group.addoption("--bench-quick", action="store_true",
                     help="the small size only (the catalogue in about three minutes on a 2-core CPU)")
+    group.addoption("--bench-sizes", default=None,
+                    help=f"comma-separated sizes among {', '.join(SIZES)}; gpu grows the large size until launching "
+                         "is under a tenth of a call, on a GPU only (default: all of them; small with --bench-quick)")
     group.addoption("--bench-executions", default=",".join(EXECUTIONS),
                     help=f"comma-separated executions (default: {','.join(EXECUTIONS)})")
     group.addoption("--bench-tf32", action="store_true",
@@ -57,6 +62,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if unknown or not executions:
         raise pytest.UsageError(f"--bench-executions: unknown {unknown or executions}; known: {', '.join(EXECUTIONS)}")
     device = config.getoption("bench_device")
-    items = workloads(pairs, DEVICES if device == "all" else (device,), BENCH_SIZES[:1] if quick else BENCH_SIZES,
-                      executions)
+    sizes = _csv(config.getoption("bench_sizes") or "") or (list(SIZES[:1]) if quick else list(SIZES))
+    unknown = [x for x in sizes if x not in SIZES]
+    if unknown:
+        raise pytest.UsageError(f"--bench-sizes: unknown {unknown}; known: {', '.join(SIZES)}")
+    items = workloads(pairs, DEVICES if device == "all" else (device,), sizes, executions)
     metafunc.parametrize("workload", items, ids=[w.id for w in items])

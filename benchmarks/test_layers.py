@@ -2,15 +2,16 @@
 
 Run through ``conform bench`` (JSON into the run directory, report rendered) or as plain
 ``pytest benchmarks``. Build and warm-up happen before the clock; the timed call waits for
-the device. FLOPs, achieved GFLOP/s, the first call's seconds (tracing/compiling) and, on a
-GPU, the peak device memory land in ``extra_info``.
+the device. FLOPs, achieved GFLOP/s beside the device's own measured matmul rate (and the
+fraction of it the layer reaches), the first call's seconds (tracing/compiling) and, on a GPU,
+the peak device memory land in ``extra_info``.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from harness import devices
+from harness import devices, peak
 from harness.timing import Workload
 
 
@@ -27,4 +28,7 @@ def test_layer(benchmark, workload: Workload) -> None:
     benchmark.extra_info["peak_device_bytes"] = devices.peak_memory(workload.framework, workload.device)
     flops = workload.flops()
     if flops and benchmark.stats is not None:
-        benchmark.extra_info["gflops_per_s"] = flops / benchmark.stats.stats.median / 1e9
+        achieved = flops / benchmark.stats.stats.median / 1e9
+        device_peak = peak.matmul_gflops(workload.framework, workload.device)  # measured here, same settings
+        benchmark.extra_info.update(gflops_per_s=achieved, peak_gflops_per_s=device_peak,
+                                    fraction_of_peak=achieved / device_peak)

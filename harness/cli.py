@@ -102,6 +102,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="load pairs from this Python file; without --pairs only its pairs run; repeatable")
     bench.add_argument("--quick", action="store_true",
                        help="the small size, short rounds: the whole catalogue in about three minutes on a CPU")
+    bench.add_argument("--sizes", default=None, metavar="SIZES",
+                       help="comma-separated: small, large, gpu (the large size grown until launching is under a "
+                            "tenth of a call; GPU only) (default: all; small with --quick)")
     bench.add_argument("--tf32", action="store_true", help="allow TF32 on GPU in both frameworks (default: off)")
     bench.add_argument("--compare", default=None, metavar="BASELINE_DIR",
                        help="fail (exit 1) when a benchmark's median is slower than in this earlier bench directory")
@@ -462,6 +465,7 @@ def _bench(args: argparse.Namespace) -> int:
                    "-rfE"]
     pytest_args += [f"--bench-pairs-from={f}" for f in args.pairs_from]
     pytest_args += ["--bench-tf32"] if args.tf32 else []
+    pytest_args += [f"--bench-sizes={args.sizes}"] if args.sizes else []
     # quick: few, short rounds (the medians are still of >= 5 timed calls after the warm-up)
     pytest_args += ["--bench-quick", "--benchmark-max-time=0.05", "--benchmark-min-rounds=5"] if args.quick else []
     if baseline is not None:  # pytest-benchmark's own comparison: its table and its failure

@@ -14,8 +14,9 @@ device, pass, execution, size and its params, FLOPs and the math settings in for
 from __future__ import annotations
 
 import contextlib
+import statistics
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +29,8 @@ from harness.layouts import layout_of
 from harness.sides import POSITIONAL
 from harness.spec import BENCH_SIZES, LayerPair
 
-__all__ = ["DEVICES", "EXECUTIONS", "PASSES", "WARMUP_CALLS", "Workload", "workloads"]
+__all__ = ["DEVICES", "EXECUTIONS", "GPU_SIZE", "LAUNCH_SHARE", "PASSES", "WARMUP_CALLS", "Workload", "filled",
+           "median_call", "workloads"]
 
 PASSES = ("forward", "forward+backward")
 EXECUTIONS = ("eager", "compiled")
@@ -39,6 +41,11 @@ SEED = 0
 # graph that retraces on a second call (it would be timed otherwise) and settle the caches.
 WARMUP_CALLS = 3
 _SHORT = {"forward": "fwd", "forward+backward": "fwd+bwd"}
+# The size that fills a GPU: the large size with its batch grown until launching a call is at most this share of it
+# (the large sizes were launch-bound on an H200: 36-47 us a call, 6-7 % of the device's matmul rate).
+GPU_SIZE = "gpu"
+LAUNCH_SHARE = 0.1
+MAX_BATCH = 1 << 16
 # Matmul and convolution backward passes do the forward's work twice (input and weight
 # gradients): the usual convention for FLOPs of forward+backward.
 _BACKWARD_FACTOR = 3
@@ -58,6 +65,8 @@ class Workload:
 
     @property
     def params(self) -> dict[str, Any]:
+        if self.size == GPU_SIZE:
+            return dict(filled(self)["params"])
         return dict(self.pair.bench.sizes()[self.size]) if self.pair.bench else {}
 
     @property
@@ -73,6 +82,8 @@ class Workload:
     def skip_reason(self) -> str | None:
         if self.pair.bench is None:
             return f"pair {self.pair.name!r} declares no bench sizes (LayerPair.bench)"
+        if self.size == GPU_SIZE and "batch" not in self.pair.bench.large:
+            return f"pair {self.pair.name!r}: no `batch` dim to grow its large size until the device is full"
         return devices.unavailable(self.framework, self.device)
 
     def flops(self) -> float | None:
@@ -83,16 +94,22 @@ class Workload:
 
     def extra_info(self) -> dict[str, Any]:
         bench = self.pair.bench
-        return {"pair": self.pair.name, "framework": self.framework, "device": self.device, "pass": self.pass_,
+        info = {"pair": self.pair.name, "framework": self.framework, "device": self.device, "pass": self.pass_,
                 "execution": self.execution, "size": self.size, "params": self.params, "dtype": DTYPE,
                 "builtin": bench.builtin.name if self.builtin and bench and bench.builtin else None,
                 "flops": self.flops(), "math": devices.math_settings()}
+        if self.size == GPU_SIZE:
+            info["launch_share"] = filled(self)["launch_share"]
+        return info
 
-    def prepare(self) -> tuple[Callable[[], None], float]:
-        """Build, put inputs on the device, warm up; the timed call and the first call's seconds."""
+    def prepare(self, params: Mapping[str, Any] | None = None) -> tuple[Callable[[], None], float]:
+        """Build, put inputs on the device, warm up; the timed call and the first call's seconds.
+
+        ``params`` replaces the size's own (the fill search times candidate sizes this way).
+        """
         from harness.sides import tf_side, torch_side
 
-        params, pair = self.params, self.pair
+        params, pair = dict(self.params if params is None else params), self.pair
         rng = np.random.default_rng(SEED)
         inputs = draw_inputs(pair, Case(params, "normal", SEED), rng, DTYPE)
         kwargs = {n: params[n] for n in pair.call_args}
@@ -122,6 +139,51 @@ class Workload:
         return timed, first
 
 
+def median_call(timed: Callable[[], None], calls: int = 5) -> float:
+    """The median seconds of a few calls of an already warmed-up timed callable."""
+    times = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        timed()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+_FILLED: dict[tuple[str, ...], dict[str, Any]] = {}
+
+
+def filled(workload: Workload, max_batch: int = MAX_BATCH) -> dict[str, Any]:
+    """The ``gpu`` size: the large size with its batch doubled until launching is under ``LAUNCH_SHARE`` of a call.
+
+    The small size's call is almost all launch and framework overhead, so its median stands
+    for the overhead of one call; the batch grows from the large size's until a call takes
+    ``1 / LAUNCH_SHARE`` times that (or the batch reaches ``max_batch``, or the device runs out
+    of memory: the last size that fitted is kept). Searched once per pair, framework, device,
+    pass and execution; ``launch_share`` is the overhead's share at the size found.
+    """
+    key = (workload.pair.name, workload.framework, workload.device, workload.pass_, workload.execution)
+    if key in _FILLED:
+        return _FILLED[key]
+    bench = workload.pair.bench
+    assert bench is not None and "batch" in bench.large
+    small = Workload(workload.pair, workload.framework, workload.device, workload.pass_, workload.execution, "small")
+    overhead = median_call(small.prepare()[0])
+    params, found = dict(bench.large), None
+    while params["batch"] <= max_batch:
+        try:
+            seconds = median_call(workload.prepare(params)[0])
+        except (RuntimeError, MemoryError) as exc:  # the frameworks' out-of-memory errors are RuntimeErrors
+            if found is None or "memory" not in str(exc).lower():
+                raise
+            break
+        found = {"params": dict(params), "launch_share": overhead / seconds}
+        if seconds * LAUNCH_SHARE >= overhead:
+            break
+        params["batch"] *= 2
+    _FILLED[key] = found
+    return found
+
+
 def _synchronised(step: Callable[[], Any], framework: str, device: str) -> Callable[[], None]:
     """The call, on the framework's device, returning only once the device is done."""
     scoped = framework == "tf" and devices.tf_needs_scope(device)
@@ -136,7 +198,11 @@ def _synchronised(step: Callable[[], Any], framework: str, device: str) -> Calla
 
 def workloads(pairs: Iterable[LayerPair], device_names: Sequence[str], sizes: Sequence[str] = BENCH_SIZES,
               executions: Sequence[str] = EXECUTIONS, passes: Sequence[str] = PASSES) -> list[Workload]:
-    """The benchmark matrix, in table order: a pair's torch, TF and built-in rows are adjacent."""
+    """The benchmark matrix, in table order: a pair's torch, TF and built-in rows are adjacent.
+
+    ``sizes`` may name ``gpu``, the size that fills the device (:func:`filled`): it is timed on a
+    GPU only, where the others are launch-bound.
+    """
     out = []
     for pair in pairs:
         if pair.bench is None:  # one row that says why, not a matrix of identical skips
@@ -145,6 +211,8 @@ def workloads(pairs: Iterable[LayerPair], device_names: Sequence[str], sizes: Se
         with_builtin = pair.bench.builtin is not None
         for size in sizes:
             for device in device_names:
+                if size == GPU_SIZE and not device.startswith("cuda"):
+                    continue
                 for pass_ in passes:
                     for execution in executions:
                         for framework in devices.FRAMEWORKS:

@@ -18,7 +18,7 @@ import pytest
 from harness import devices, registry
 from harness.results import BENCHMARKS_FILE
 from harness.spec import Bench, LayerPair, SpecError
-from harness.timing import WARMUP_CALLS, Workload, workloads
+from harness.timing import GPU_SIZE, LAUNCH_SHARE, WARMUP_CALLS, Workload, filled, workloads
 
 PAIRS = ("raw_linear_002", "custom_conv2d_003")
 # Tiny rounds, and eager only outside the one run that shows both executions: these tests
@@ -121,6 +121,9 @@ def test_quick_bench_times_both_frameworks_both_passes_and_says_what_it_timed(qu
         extra = b["extra_info"]
         assert extra["device"] == "cpu" and extra["size"] == "small"
         assert extra["params"] and extra["flops"] > 0 and extra["gflops_per_s"] > 0
+        # beside the layer's rate, the device's own matmul rate measured in the same run, and the share reached
+        assert extra["peak_gflops_per_s"] > 0
+        assert extra["fraction_of_peak"] == pytest.approx(extra["gflops_per_s"] / extra["peak_gflops_per_s"])
         assert extra["first_call_s"] > 0 and b["group"].startswith(extra["pair"])
         math = extra["math"]
         assert math["torch_threads"] == math["tf_intra_op_threads"] == math["threads"]
@@ -137,7 +140,7 @@ def test_the_report_shows_the_benchmarks_with_the_builtin_ratio(quick_run):
         assert f'id="bench-{pair}"' in section
     assert "torch / built-in (nn.Linear / Dense)" in section and "torch / built-in (nn.Conv2d / Conv2D)" in section
     assert "cpu · small · forward+backward · eager" in section and "cpu · small · forward · compiled" in section
-    assert "GFLOP/s torch / TF" in section
+    assert "GFLOP/s torch / TF (share of peak)" in section and "% of peak)" in section
 
 
 def _baseline(quick_run, tmp_path: Path, factor: float) -> Path:
@@ -212,3 +215,29 @@ def test_without_tensorflow_a_conformance_run_skips_saying_why(tmp_path):
     [record] = [json.loads(line) for line in (tmp_path / "run" / "results.jsonl").read_text().splitlines()]
     assert record["verdict"] == "skip"
     assert "the TF side is unavailable on 'cpu': tensorflow is not installed" in record["message"]
+
+
+def test_the_gpu_size_is_timed_on_a_gpu_only_and_says_so_where_a_pair_has_no_batch(catalogue):
+    pair = catalogue.pairs["raw_linear_002"]
+    sizes = ("small", "large", GPU_SIZE)
+    assert {w.size for w in workloads([pair], ("cpu",), sizes)} == {"small", "large"}
+    assert GPU_SIZE in {w.size for w in workloads([pair], ("cuda",), sizes)}
+    from hypothesis import strategies as st
+
+    from harness.spec import Origin, Tensor
+
+    unbatched = LayerPair(name="unbatched", origin=Origin("tests", "planted"), torch=lambda p: None, tf=lambda p: None,
+                          dims={"rows": st.integers(1, 2)}, inputs=(Tensor("x", ("rows",)),),
+                          bench=Bench(small={"rows": 1}, large={"rows": 8}))
+    assert "no `batch` dim" in Workload(unbatched, "torch", "cuda", "forward", "eager", GPU_SIZE).skip_reason()
+
+
+def test_the_fill_search_grows_the_batch_until_launching_is_a_tenth_of_a_call(catalogue):
+    """Exercised on the CPU, where the same rule holds: the small size's call stands for the overhead."""
+    pair = catalogue.pairs["raw_linear_002"]
+    workload = Workload(pair, "torch", "cpu", "forward", "eager", GPU_SIZE)
+    found = filled(workload, max_batch=4 * pair.bench.large["batch"])
+    batch = found["params"]["batch"]
+    assert batch >= pair.bench.large["batch"] and batch % pair.bench.large["batch"] == 0  # doubled from large
+    assert found["launch_share"] <= LAUNCH_SHARE or batch == 4 * pair.bench.large["batch"]  # or it hit the cap
+    assert workload.params == found["params"] and workload.extra_info()["launch_share"] == found["launch_share"]

@@ -245,3 +245,34 @@ def test_the_nearest_exact_reproducer_finds_the_forward_s_cells_on_the_cpu_and_s
     if not torch.cuda.is_available():
         done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, check=False)
         assert done.returncode == 77 and "not runnable here: no CUDA device" in done.stdout
+
+
+def test_gpu_check_says_where_it_cannot_run_and_summarises_what_a_gpu_run_wrote(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from harness import gpu_check
+    from tests.e2e import ROOT
+
+    if _cuda_reason() is not None:
+        done = subprocess.run([sys.executable, "-m", "harness.gpu_check"], cwd=ROOT, capture_output=True, text=True,
+                              check=False)
+        assert done.returncode == 2 and "no CUDA device here" in done.stderr
+    (tmp_path / "run").mkdir()
+    failed = {"pair": "atlas_lstm", "check": "gradient", "dtype": "float32", "mode": "eval", "verdict": "fail",
+              "message": "torch cuda returned 2 outputs, torch cpu 1"}
+    passed = {**failed, "pair": "dense_bias_001", "verdict": "pass", "message": ""}
+    (tmp_path / "run" / "results.jsonl").write_text("\n".join(json.dumps(r) for r in (failed, passed)))
+    (tmp_path / "bench").mkdir()
+    (tmp_path / "bench" / "benchmarks.json").write_text(json.dumps({"benchmarks": [
+        {"stats": {"median": 2e-4}, "extra_info": {"pair": "raw_linear_002", "framework": "torch", "pass": "forward",
+                                                    "gflops_per_s": 4e4, "fraction_of_peak": 0.8,
+                                                    "launch_share": 0.05}}]}))
+    steps = [{"step": name, "exit": 0, "seconds": 1.0} for name in ("tests", "run", "graph", "bench")]
+    text, code = gpu_check.summary(steps, tmp_path)
+    assert code == 1  # a record failed
+    assert "run: 2 records: 1 fail, 1 pass" in text and "fail  atlas_lstm gradient float32 eval: torch cuda" in text
+    assert "raw_linear_002 torch forward 0.200 ms 40000.0 80.0 % 0.05" in text
+    (tmp_path / "run" / "results.jsonl").write_text(json.dumps(passed))
+    assert gpu_check.summary(steps, tmp_path)[1] == 0

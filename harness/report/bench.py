@@ -37,6 +37,7 @@ class Benchmark:
     stats: dict[str, Any]
     builtin: str | None = None
     gflops: float | None = None
+    of_peak: float | None = None
 
     @property
     def slot(self) -> str:
@@ -66,7 +67,8 @@ def _benchmark(source: str, item: dict[str, Any]) -> Benchmark:
         ("" if extra.get("pair") else name)
     stats = item.get("stats") if isinstance(item.get("stats"), dict) else {}
     return Benchmark(source, str(pair), str(framework) if framework else None, str(extra.get("device", "")),
-                     step, name, stats, extra.get("builtin") or None, num(extra.get("gflops_per_s")))
+                     step, name, stats, extra.get("builtin") or None, num(extra.get("gflops_per_s")),
+                     num(extra.get("fraction_of_peak")))
 
 
 def _read(path: Path) -> list[dict[str, Any]]:
@@ -123,8 +125,14 @@ def _versus_builtin(row: dict[str, Benchmark], framework: str) -> str:
 
 
 def _gflops(row: dict[str, Benchmark]) -> str:
-    figures = [row[f].gflops if f in row else None for f in ("torch", "tf")]
-    return "<td>" + " / ".join("—" if g is None else e(fmt_num(g)) for g in figures) + "</td>"
+    """Each framework's GFLOP/s, with the share of its own measured matmul rate on that device where recorded."""
+    def figure(b: Benchmark | None) -> str:
+        if b is None or b.gflops is None:
+            return "—"
+        share = f" ({100 * b.of_peak:.1f} % of peak)" if b.of_peak is not None else ""
+        return e(fmt_num(b.gflops)) + share
+
+    return "<td>" + " / ".join(figure(row.get(f)) for f in ("torch", "tf")) + "</td>"
 
 
 def _cell(row: dict[str, Benchmark], framework: str) -> str:
@@ -163,7 +171,8 @@ def _pair_table(pair: str, items: Sequence[Benchmark], several_sources: bool) ->
                       '<th scope="col">TF / built-in</th>')
     else:
         head_extra = ""
-    head_extra += '<th scope="col">GFLOP/s torch / TF</th>' if counted else ""
+    head_extra += ('<th scope="col" title="peak: a dense matmul of the same dtype, timed on the same device in the '
+                   'same run">GFLOP/s torch / TF (share of peak)</th>' if counted else "")
     return (f'<h3 id="bench-{e(slug(pair))}">{e(pair)}</h3><table class="bench"><thead><tr>{head}'
             '<th scope="col">device · size · pass · execution</th><th scope="col">torch median</th>'
             f'<th scope="col">TF median</th><th scope="col">TF / torch</th>{head_extra}</tr></thead>'
