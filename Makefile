@@ -42,7 +42,8 @@ gpu-check:  ## the GPU path in one summary: CUDA tests, conform run and bench --
 # A real upgrade, gated: the baseline environment differs from .venv in one package,
 # tensorflow-cpu 2.20.0 instead of the pinned 2.21.0. Forward and gradient checks in eval
 # mode plus the snapshots keep it to minutes; the gate runs in the candidate (2.21) and
-# replays the baseline's snapshot there. Its exit code is the demo's.
+# replays the baseline's snapshot there; each environment re-checks the findings ledger, and the gate lists the
+# defects the upgrade fixed or brought. Its exit code is the demo's.
 DEMO := reports/gate-demo
 OLD := .venv-tf220
 gate-demo: $(STAMP)  ## tensorflow-cpu 2.20.0 (baseline) vs the pinned 2.21.0 (candidate), gated
@@ -54,16 +55,18 @@ gate-demo: $(STAMP)  ## tensorflow-cpu 2.20.0 (baseline) vs the pinned 2.21.0 (c
 	rm -rf $(DEMO)
 	-$(OLD)/bin/conform run --checks forward,gradient --modes eval --out $(DEMO)/baseline
 	$(OLD)/bin/conform snapshot --out $(DEMO)/baseline
+	$(OLD)/bin/conform findings --check --out $(DEMO)/baseline
 	-$(BIN)/conform run --checks forward,gradient --modes eval --out $(DEMO)/candidate
 	$(BIN)/conform snapshot --out $(DEMO)/candidate
+	$(BIN)/conform findings --check --out $(DEMO)/candidate
 	$(BIN)/conform gate $(DEMO)/baseline $(DEMO)/candidate
 
 test: $(STAMP)  ## the harness's own tests and the catalogue at the smoke profile, one process per core
 	$(BIN)/python -m pytest $(TEST_XDIST) tests conformance --conform-profile=smoke $(PYTEST_ARGS)
 
-examples: $(STAMP)  ## the real-model ports in full (HF transformers vs keras_hub) at the ci profile, and their bug script
+examples: $(STAMP)  ## the real-model ports in full (HF transformers vs keras_hub) at the ci profile, and the ledger re-checked
 	$(BIN)/conform run $(XDIST) $(EXAMPLES) --out reports/examples --overwrite
-	$(BIN)/python examples/keras_ops_add_broadcast.py; test $$? -eq 1
+	$(BIN)/conform findings --check
 
 check: $(STAMP)  ## the fast loop: the harness's own tests without the slow end-to-end runs (no conformance suite)
 	$(BIN)/python -m pytest $(XDIST) tests -m "not slow" $(PYTEST_ARGS)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from harness import TRANSPOSE, KnownDivergence, LayerPair, Link, Origin, Reshape, Stage, Tensor
+from harness import TRANSPOSE, KnownDivergence, LayerPair, Link, Origin, Reshape, Stage, Tensor, ledger
 
 ORIGIN = Origin(seed="examples", tutorial_name="HF BertModel -> keras_hub BertBackbone",
                 note="transformers.BertModel vs keras_hub.models.BertBackbone")
@@ -90,34 +90,26 @@ PORT = {
     "stages": (Stage("encoder_layer", "encoder.layer.*", LAYER),),
 }
 
-# keras.ops.add on the TF backend sends a (k, 1) operand through tf.nn.bias_add(..., "NCHW") when
-# x.shape[1] == k: EinsumDense's (heads, 1) bias of a key_dim-1 attention lands on the sequence axis
-# when seq == heads (examples/keras_ops_add_broadcast.py). Declared where it bites, and shown alone below.
-ADD_BIAS_BUG = ("keras.ops.add (TF backend) broadcasts a (k, 1) operand along axis 1 when x.shape[1] == k: the "
-                "q/k/v biases of a key_dim-1 attention land on the sequence axis when seq == heads. Reproduce: "
-                "python examples/keras_ops_add_broadcast.py")
-
-
+# keras.ops.add on the TF backend sends a (k, 1) operand through tf.nn.bias_add: EinsumDense's (heads, 1) bias of a
+# key_dim-1 attention lands on the sequence axis when seq == heads (the ledger's keras-ops-add-broadcast).
+# Declared where it bites, and shown alone below.
 def add_bias_bug_bites(p) -> bool:
     return p["head_dim"] == 1 and p["heads"] == p["seq"] and p["heads"] > 1
 
 
-# In a float64 run TF rounds two constants through float32: tf.nn.gelu(approximate=True) casts 0.044715
-# (nn_ops.py: math_ops.cast(0.044715, dtype)), and Keras's TF dot_product_attention its 1/sqrt(head_dim)
-# scale. The effect is 1e-9..1e-8: beyond the float64 tolerance only where activations are large enough.
-FLOAT32_IN_FLOAT64 = ("TF computes in float32 inside a float64 run: tf.nn.gelu(approximate=True) casts its 0.044715 "
-                      "through float32 and Keras's dot_product_attention its 1/sqrt(head_dim) scale; 1e-9..1e-8 apart, "
-                      "beyond the float64 tolerance only on draws with large activations. Reproduce: "
-                      "tf.nn.gelu(tf.constant([3.0], tf.float64), approximate=True) is 8.8e-10 off the float64 formula")
+# In a float64 run TF rounds two constants through float32: tf.nn.gelu(approximate=True)'s 0.044715 and Keras's
+# attention scale (the ledger's tf-gelu-tanh-float32-constant and keras-mha-scale-float32). The effect is
+# 1e-9..1e-8: beyond the float64 tolerance only where activations are large enough.
+FLOAT32_IN_FLOAT64 = ("tf-gelu-tanh-float32-constant", "keras-mha-scale-float32")
 
 bert_backbone = LayerPair(
     name="bert_backbone", **PORT, checks=("forward", "gradient", "serialization"),
     known_divergences=(
         # strict=False: with hidden = heads = 2 the final LayerNorm keeps only signs, so the corner shows only sometimes
-        *(KnownDivergence(check, ADD_BIAS_BUG, where=add_bias_bug_bites, strict=False)
+        *(ledger.declared("keras-ops-add-broadcast", check, where=add_bias_bug_bites, strict=False)
           for check in ("forward", "gradient")),
-        *(KnownDivergence(check, FLOAT32_IN_FLOAT64, dtypes=("float64",), strict=False)
-          for check in ("forward", "gradient")),
+        *(ledger.declared(defect, check, dtypes=("float64",), strict=False)
+          for defect in FLOAT32_IN_FLOAT64 for check in ("forward", "gradient")),
     ),
     description="the whole backbone, any depth, localised per encoder layer",
 )
@@ -127,7 +119,7 @@ bert_backbone = LayerPair(
 bert_keras_add_bias = LayerPair(
     name="bert_keras_add_bias", **{**PORT, "dims": {**DIMS, "seq": 3, "heads": 3, "head_dim": 1}},
     checks=("forward",), modes=("eval",),
-    known_divergences=(KnownDivergence("forward", ADD_BIAS_BUG),),
+    known_divergences=(ledger.declared("keras-ops-add-broadcast", "forward"),),
     description="key_dim 1 and seq == heads: keras.ops.add puts the attention biases on the sequence axis",
 )
 bert_hf_exact_gelu = LayerPair(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from harness import CONV2D_OIHW_TO_HWIO, KnownDivergence, LayerPair, Link, Origin, Tensor, TorchOnly
+from harness import CONV2D_OIHW_TO_HWIO, LayerPair, Link, Origin, Tensor, TorchOnly, ledger
 
 ORIGIN = Origin(seed="examples", tutorial_name="HF ResNetModel -> keras_hub ResNetBackbone",
                 note="transformers.ResNetModel vs keras_hub.models.ResNetBackbone")
@@ -70,21 +70,13 @@ def keras_hub_resnet(p, block: str):
         block_type=BLOCKS[block][1], use_pre_activation=False, image_shape=(None, None, 3))
 
 
-# keras_hub declares its image Input without a dtype, so it is float32 (Keras's floatx) whatever the
-# dtype policy: in a float64 run the image is rounded to float32 on entry, ~1e-7 relative, every time.
-FLOAT32_INPUT = ("keras_hub's ResNetBackbone builds `keras.Input(shape=image_shape)` with floatx (float32) whatever "
-                 "the dtype policy, so float64 images are rounded to float32 on entry. Reproduce: "
-                 "keras.config.set_dtype_policy('float64'); keras_hub.models.ResNetBackbone(...).inputs[0].dtype "
-                 "== 'float32'")
-
-
 def _pair(name: str, block: str) -> LayerPair:
     return LayerPair(
         name=name, origin=ORIGIN, torch=lambda p: hf_resnet(p, block), tf=lambda p: keras_hub_resnet(p, block),
         dims=DIMS, inputs=(Tensor("pixel_values", ("batch", 3, "size", "size"), layout="channels_first"),),
         weights=weights(block), output_layout="channels_first",
         outputs={"last_hidden_state": "", "pooler_output": None},
-        known_divergences=tuple(KnownDivergence(check, FLOAT32_INPUT, dtypes=("float64",))
+        known_divergences=tuple(ledger.declared("keras-hub-resnet-float32-input", check, dtypes=("float64",))
                                 for check in ("forward", "gradient")),
         checks=("forward", "gradient", "serialization"),
         description=f"the whole backbone with {block} blocks, two stages of drawn depth",

@@ -31,7 +31,7 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 
-from harness import bridge, configurations, coverage, noise, oracle, profiles
+from harness import bridge, configurations, coverage, noise, oracle, profiles, recognise
 from harness.cases import Case, case_strategy, regimes_for
 from harness.checks import TORCH_ONLY_CHECKS, evaluate, tf_absent
 from harness.compare import Policy, TensorMetrics, policy_for
@@ -432,6 +432,7 @@ def run_check(target: Target, *, max_examples: int | None = None, case: Case | N
             f"not checkable here, since TF did not run ({absent}): the declared divergence between torch and TF "
             f"{k.reason!r}" for k in declared if k not in known)) if x)
     record.noise_floor = floors.summary(record)
+    recognise.recognise(record, target, Case.from_json(record.minimal_case) if record.minimal_case else None, known)
     if pair.auto_weights:
         record.weight_map = AUTO_MAPS.get(pair.name)
     record.examples = len(record.per_example)

@@ -171,6 +171,16 @@ def _parser() -> argparse.ArgumentParser:
                         help="processes per configuration (pytest-xdist), or 'auto' (default: one)")
     robust.add_argument("--out", default=None, help="where each configuration's run goes (default: reports/robust)")
 
+    findings = sub.add_parser("findings", help="the ledger of framework defects the harness has found: list them, "
+                                               "re-check each against the installed versions, or write a bug report")
+    findings.add_argument("--check", action="store_true",
+                          help="run every reproducer here: present, fixed or not runnable; exit 1 if a defect marked "
+                               "fixed is back")
+    findings.add_argument("--out", default=None, metavar="DIR",
+                          help="with --check: write DIR/findings.json, which `conform gate` compares (default: none)")
+    findings.add_argument("--report", default=None, metavar="ID", help="print an upstream bug report for one entry")
+    findings.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
+
     report = sub.add_parser("report", help="render result directories as one self-contained HTML page")
     report.add_argument("directories", nargs="+", metavar="DIR",
                         help="result directories (shards, or CPU and CUDA runs, merge into one view)")
@@ -205,6 +215,46 @@ def _robust(args: argparse.Namespace) -> int:
         return _usage(f"robust: {summary['error']}")
     print(robust.text(summary))
     return 1 if summary["differences"] else 0
+
+
+def _findings(args: argparse.Namespace) -> int:
+    from harness import ledger
+
+    if args.report:
+        from harness.environment import collect
+
+        try:
+            ledger.entry(args.report)
+        except ValueError as exc:
+            return _usage(str(exc))
+        env = collect({})
+        print(ledger.report(args.report, {"python": env["python"], "platform": env["platform"], "cpu": env["cpu"],
+                                          **env["packages"]}))
+        return 0
+    if not args.check:
+        if args.format == "json":
+            print(json.dumps([{**d.to_json(), "seen": list(d.seen), "fixed_in": d.fixed_in, "found_by": d.found_by,
+                               "upstream": d.upstream} for d in ledger.DEFECTS], indent=2))
+            return 0
+        for d in ledger.DEFECTS:
+            print(f"{d.id}  [{d.framework}; seen in {', '.join(d.seen)}]\n    {d.summary}\n    reproduce: {d.command}")
+        print(f"{len(ledger.DEFECTS)} defects")
+        return 0
+    results = ledger.check()
+    if args.out:
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        (Path(args.out) / ledger.FINDINGS_FILE).write_text(json.dumps(results, indent=2))
+    if args.format == "json":
+        print(json.dumps(results, indent=2))
+    else:
+        width = max(len(r["id"]) for r in results)
+        for r in results:
+            print(f"{r['id']:<{width}}  {r['status']:<18} {r['framework']} {r['version'] or '(not installed)'}: "
+                  f"{r['detail']}")
+    back = [r["id"] for r in results if r["back"]]
+    if back:
+        print(f"conform: defects marked fixed are back: {', '.join(back)}", file=sys.stderr)
+    return 1 if back else 0
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -562,7 +612,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return {"list": _list, "run": _run, "bench": _bench, "snapshot": _snapshot, "gate": _gate,
-                "report": _report, "map": _map, "robust": _robust}[args.command](args)
+                "report": _report, "map": _map, "robust": _robust, "findings": _findings}[args.command](args)
     except (SpecError, FileNotFoundError, registry.UnknownPairError) as exc:
         return _usage(str(exc))
     except KeyboardInterrupt:

@@ -18,7 +18,10 @@ what is not comparable, and lists every finding that crosses a threshold:
   inputs and weights) and each framework's results are compared with the baseline's own,
   so a framework that moved shows even where both moved together;
 - benchmark slowdowns: a median slower than the baseline's by more than a percentage;
-- pairs on one side only.
+- pairs on one side only;
+- the findings ledger: where each side holds ``findings.json`` (``conform findings --check``),
+  defects a release fixed (reported) and defects it brought (crossing); and every regression
+  says whether it matches a ledger entry or none (then it is the port's own, or new).
 
 Two runs on CPUs with different vector extensions (AVX2 against AVX-512) may round float32
 differently with the same frameworks: the gate says so, above its table.
@@ -35,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.ledger import FINDINGS_FILE
 from harness.results import BENCHMARKS_FILE, ENVIRONMENT_FILE, Record, ResultsError, read_directory
 
 __all__ = [
@@ -85,6 +89,7 @@ class Side:
     environment: dict[str, Any]
     benchmarks: dict[str, float] = field(default_factory=dict)
     incomplete: list[str] = field(default_factory=list)
+    ledger: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def pairs(self) -> set[str]:
@@ -115,6 +120,17 @@ def _benchmarks(directory: Path) -> dict[str, float]:
         raise GateError(f"{path}: corrupt benchmark file ({exc})") from None
 
 
+def _ledger(directory: Path) -> dict[str, dict[str, Any]]:
+    """``conform findings --check --out DIR``'s statuses by defect id, where the directory holds them."""
+    path = directory / FINDINGS_FILE
+    if not path.is_file():
+        return {}
+    try:
+        return {r["id"]: r for r in json.loads(path.read_text(encoding="utf-8"))}
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise GateError(f"{path}: corrupt findings file ({exc})") from None
+
+
 def load_side(directories: Sequence[Path]) -> Side:
     """One side from one or more result directories (shards of one run merge)."""
     if not directories:
@@ -139,7 +155,8 @@ def load_side(directories: Sequence[Path]) -> Side:
     for d in dirs:
         benchmarks.update(_benchmarks(d))
     incomplete = [f"{result.directory}: {result.interrupted}" for result in sets if result.interrupted]
-    return Side(dirs, merged, environments[0], benchmarks, incomplete)
+    statuses = {k: v for d in dirs for k, v in _ledger(d).items()}
+    return Side(dirs, merged, environments[0], benchmarks, incomplete, statuses)
 
 
 def _get(env: dict[str, Any], path: tuple[str, ...]) -> Any:
@@ -211,8 +228,8 @@ def _records(base: Side, cand: Side, t: Thresholds) -> list[Finding]:
             out.append(Finding("fewer examples", key[0], _key_text(key), f"{b.examples} examples",
                                f"{c.examples} examples: the candidate tested less", True))
         if b.verdict in GOOD and c.verdict in BAD:
-            out.append(Finding("regression", key[0], _key_text(key), b.verdict, f"{c.verdict}: {c.message[:160]}",
-                               True))
+            out.append(Finding("regression", key[0], _key_text(key), b.verdict,
+                               f"{c.verdict} [{_defects(c)}]: {c.message[:160]}", True))
         elif b.verdict in BAD and c.verdict in GOOD:
             out.append(Finding("fix", key[0], _key_text(key), b.verdict, c.verdict, False))
         elif c.verdict == "inconclusive" and b.verdict in GOOD and b.verdict != "inconclusive":
@@ -225,6 +242,25 @@ def _records(base: Side, cand: Side, t: Thresholds) -> list[Finding]:
                                    f"{_worst(c):.3g} of allowed ({growth:.3g}x)", True))
             if c.verdict == "precision":
                 out += _precision(key, b, c, t)
+    return out
+
+
+def _defects(record: Record) -> str:
+    """Which ledger defects a failing record matches, or that it matches none (the port's own difference)."""
+    ids = [f["id"] for f in record.findings or () if isinstance(f, dict) and "id" in f]
+    return f"framework defect: {', '.join(ids)}" if ids else "no ledger entry"
+
+
+def _ledger_changes(base: Side, cand: Side) -> list[Finding]:
+    """Ledger entries whose reproducer changed its answer between the two environments (``findings.json``)."""
+    out = []
+    for defect in sorted(base.ledger.keys() & cand.ledger.keys()):
+        b, c = base.ledger[defect], cand.ledger[defect]
+        was, now = f"{b['status']} ({b.get('version')})", f"{c['status']} ({c.get('version')})"
+        if b["status"] == "present" and c["status"] == "fixed":
+            out.append(Finding("ledger: fixed", defect, f"{c.get('framework')} defect", was, now, False))
+        elif b["status"] != "present" and c["status"] == "present":
+            out.append(Finding("ledger: appeared", defect, f"{c.get('framework')} defect", was, now, True))
     return out
 
 
@@ -342,7 +378,8 @@ def gate(base: Side, cand: Side, t: Thresholds, pairs: dict[str, Any] | None = N
     differences = _incomparable(base, cand)
     if differences:
         raise GateError("the two runs used different settings and are not comparable: " + "; ".join(differences))
-    findings = _records(base, cand, t) + _conventions(base, cand) + _one_side(base, cand) + _slowdowns(base, cand, t)
+    findings = (_records(base, cand, t) + _conventions(base, cand) + _ledger_changes(base, cand)
+                + _one_side(base, cand) + _slowdowns(base, cand, t))
     drift: list[dict[str, Any]] = []
     if pairs is not None:
         more, drift = _drift(base, t, pairs)
@@ -386,6 +423,13 @@ def text(verdict: Verdict) -> str:
         lines.append(f"note: {cpu}")
     for label, side in (("baseline", verdict.base), ("candidate", verdict.cand)):
         lines += [f"note: the {label} is incomplete: {why}" for why in side.incomplete]
+    unexplained = [f for f in verdict.findings if f.kind == "regression" and "[no ledger entry]" in f.candidate]
+    if verdict.base.ledger and verdict.cand.ledger:
+        lines.append(f"ledger: {len(verdict.base.ledger)} defects re-checked on both sides; "
+                     f"{sum(f.kind == 'ledger: fixed' for f in verdict.findings)} fixed, "
+                     f"{sum(f.kind == 'ledger: appeared' for f in verdict.findings)} appeared")
+    lines.append(f"new failures that match no ledger entry: {len(unexplained)}"
+                 + (f" ({', '.join(sorted({f.pair for f in unexplained}))})" if unexplained else ""))
     if verdict.findings:
         rows = [("", "kind", "pair", "what", "baseline", "candidate")]
         rows += [("!!" if f.crosses else "", f.kind, f.pair, f.what, f.baseline, f.candidate)

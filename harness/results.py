@@ -49,8 +49,8 @@ __all__ = [
 SCHEMA_VERSION = 5
 # Version 2 added the optional ``execution`` and ``trajectory`` fields; version 3 the verdicts
 # ``precision`` and ``inconclusive`` and the optional ``coverage`` and ``oracle`` fields;
-# version 4 the optional ``weight_map``; version 5 the optional ``noise_floor``. An older record
-# is a newer one without them, so it is read as one (its verdicts are a subset).
+# version 4 the optional ``weight_map``; version 5 the optional ``noise_floor`` and ``findings``. An
+# older record is a newer one without them, so it is read as one (its verdicts are a subset).
 READABLE_VERSIONS = (1, 2, 3, 4, SCHEMA_VERSION)
 RESULTS_FILE = "results.jsonl"
 ENVIRONMENT_FILE = "environment.json"
@@ -93,7 +93,8 @@ class Record:
     (:mod:`harness.oracle`). ``weight_map`` is the map the atlas resolved for a pair declared
     with ``weights="auto"`` (torch name -> the ``Link`` as Python), so the record says what it tested.
     ``noise_floor`` says how many float64 examples were judged against a measured noise floor and
-    the worst of them (:mod:`harness.noise`).
+    the worst of them (:mod:`harness.noise`); ``findings`` the framework defects of the ledger the
+    record reproduced as declared or matches (:mod:`harness.ledger`).
     """
 
     pair: str
@@ -120,6 +121,7 @@ class Record:
     error: dict[str, Any] | None = None
     weight_map: dict[str, str] | None = None
     noise_floor: dict[str, Any] | None = None
+    findings: list[dict[str, Any]] | None = None
     duration_s: float = 0.0
     run_id: str = ""
     schema_version: int = SCHEMA_VERSION
@@ -170,6 +172,7 @@ _FIELD_TYPES: dict[str, tuple[type, ...]] = {
                      "noise_floor"), (dict, _NONE)),
     **dict.fromkeys(("repro", "known_divergence", "divergence_kind"), (str, _NONE)),
     "trajectory": (list, _NONE),
+    "findings": (list, _NONE),
     "per_example": (list,),
     "examples": (int,),
     "schema_version": (int,),

@@ -278,6 +278,10 @@ class KnownDivergence:
     divergence outside that scope still fails, so a declaration about one corner of the
     shapes cannot excuse the rest.
 
+    ``finding`` is the id of a framework defect in the findings ledger (:mod:`harness.ledger`,
+    whose ``declared`` makes such a declaration with the entry's sentence as its reason): a
+    record that reproduces it lists the entry.
+
     ``devices`` scopes it to device kinds (``("cuda",)``): a defect of one device's kernels, seen
     where torch on that device is compared with torch on the CPU as well as with TF. A
     declaration without ``devices`` is a difference between torch and TF: it is judged only
@@ -294,6 +298,7 @@ class KnownDivergence:
     regimes: tuple[str, ...] | None = None
     where: Callable[[Params], bool] | None = None
     devices: tuple[str, ...] | None = None
+    finding: str | None = None
 
     def __post_init__(self) -> None:
         if self.check not in CHECKS:
@@ -589,7 +594,8 @@ class LayerPair:
             "known_divergences": [{"check": k.check, "reason": k.reason, "dtypes": list(k.dtypes),
                                    "modes": list(k.modes), "tensors": list(k.tensors),
                                    "scoped": k.where is not None,
-                                   "devices": None if k.devices is None else list(k.devices)}
+                                   "devices": None if k.devices is None else list(k.devices),
+                                   "finding": k.finding}
                                   for k in self.known_divergences],
             "dropout": None if self.dropout is None else {"rate": self.dropout.rate, "torch": self.dropout.torch,
                                                           "tf": self.dropout.tf},

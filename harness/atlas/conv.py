@@ -17,6 +17,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from harness import ledger
 from harness.atlas.core import Convention, Counterpart, Example, Setting, keras, torch_nn
 from harness.layouts import CONV2D_OIHW_TO_HWIO, CONV_TRANSPOSE2D_IOHW_TO_HWOI, Permute, Reshape
 from harness.spec import Link, Params, Tensor
@@ -270,10 +271,7 @@ X2 = (Tensor("x", ("batch", "in_channels", "height", "width"), layout="channels_
 X3 = (Tensor("x", ("batch", "in_channels", "depth", "height", "width"), layout="channels_first"),)
 
 # A torch bug, recorded as a skip that says so: not a difference between the frameworks.
-CONV3D_INDUCTOR = (
-    "torch 2.13's Inductor cannot compile Conv3d's backward once a second input shape makes the graph dynamic: "
-    "LoweringException ValueRangeError 'Invalid ranges [0:-1]' in aten.convolution_backward (torch.compile of "
-    "Conv3d(2, 2, 2, stride=2, padding=1), backward at (1, 2, 3, 3, 3) then at (2, 2, 2, 2, 2))")
+CONV3D_INDUCTOR = ledger.entry("torch-inductor-conv3d-dynamic-backward").reason
 
 
 CONV_EXAMPLES = (

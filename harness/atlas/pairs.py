@@ -14,19 +14,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from harness import ledger
 from harness.atlas.core import Convention, Counterpart, Example
 from harness.spec import KnownDivergence, LayerPair, Origin, Params
 
 SEED = "harness/atlas"
-
-
-# Keras 3.15: Sequential.from_config drops the model's own dtype policy (its layers keep theirs):
-# a float64 Sequential reloaded under the default float32 policy says float32, where a Dense keeps
-# float64. Outputs and weights still round-trip bit for bit; the configs do not.
-SEQUENTIAL_RELOAD = (
-    "Keras's Sequential.from_config (and .keras loading) drops the Sequential's own dtype policy: a float64 "
-    "Sequential comes back float32 under the default policy while its layers keep float64 (a Dense alone keeps "
-    "it); outputs and weights round-trip bit for bit, the configs differ in 'dtype'")
 
 
 def _origin(cp: Counterpart, extra: dict[str, str]) -> Origin:
@@ -55,8 +47,8 @@ def _wrapped(cp: Counterpart, example: Example) -> Callable[[Params], bool]:
 def correct_pair(cp: Counterpart, example: Example) -> LayerPair:
     spec = dict(example.spec)
     if cp.wraps and "serialization" in example.checks:
-        spec["known_divergences"] = (*spec.get("known_divergences", ()), KnownDivergence(
-            "serialization", reason=SEQUENTIAL_RELOAD, dtypes=("float64",), tensors=("*: config",),
+        spec["known_divergences"] = (*spec.get("known_divergences", ()), ledger.declared(
+            "keras-sequential-dtype-reload", "serialization", dtypes=("float64",), tensors=("*: config",),
             where=_wrapped(cp, example)))
     return LayerPair(
         name=f"atlas_{example.name}",

@@ -13,8 +13,9 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from harness import ledger
 from harness.atlas.core import Convention, Counterpart, Example, Setting, keras, torch_nn
-from harness.spec import KnownDivergence, Params, Tensor
+from harness.spec import Params, Tensor
 
 BATCH = st.integers(1, 3)
 CHANNELS = st.integers(1, 4)
@@ -125,22 +126,11 @@ _SCALE_DIMS = {"batch": BATCH, "channels": CHANNELS, "scale_h": st.integers(1, 3
 _SIZE_DIMS = {"batch": BATCH, "channels": CHANNELS, "out_height": st.integers(1, 8), "out_width": st.integers(1, 8),
               "height": st.integers(1, 8), "width": st.integers(1, 8)}
 
-# A finding, not a tolerance: tf.image.resize (bilinear, bicubic) returns float32 for a float64 image; Keras casts
-# the result back, so a float64 run carries float32 rounding (measured: 1.4e-7 at most on a 5x5x2 N(0, 1)
-# image upsampled x2, 7.9e-8 of its scale; torch computes in float64).
-_RESIZE = ("tf.image.resize computes bilinear interpolation in float32 for a float64 image (it returns float32; "
-           "Keras casts back): a float64 run differs from torch by float32 rounding, 1.4e-7 at most on a 5x5x2 "
-           "N(0, 1) image upsampled x2")
-RESIZE_FLOAT64 = tuple(KnownDivergence(check, reason=_RESIZE, dtypes=("float64",)) for check in ("forward", "gradient"))
-
-# A finding on the GPU, not a tolerance: measured on an H200, torch 2.11.0+cu130; every size pair up to 12 tried.
-_NEAREST_EXACT_CUDA = ("torch's CUDA backward of interpolate(mode='nearest-exact') when downsampling sends the "
-                       "gradient to another cell than its forward reads (6 -> 1: forward and CPU backward cell 3, "
-                       "CUDA backward cell 2; also 10 -> 1, 12 -> 1, 12 -> 2), float32 and float64. Reproduce: "
-                       "python examples/torch_nearest_exact_cuda_backward.py")
-_CUDA_BACKWARD_WRONG = {(6, 1), (10, 1), (12, 1), (12, 2)}  # (input size, output size), the ones measured
-NEAREST_EXACT_CUDA = KnownDivergence(
-    "gradient", reason=_NEAREST_EXACT_CUDA, devices=("cuda",),
+RESIZE_FLOAT64 = tuple(ledger.declared("tf-image-resize-float64", check, dtypes=("float64",))
+                       for check in ("forward", "gradient"))
+_CUDA_BACKWARD_WRONG = {(6, 1), (10, 1), (12, 1), (12, 2)}  # (input size, output size): the ones measured on an H200
+NEAREST_EXACT_CUDA = ledger.declared(
+    "torch-nearest-exact-cuda-backward", "gradient", devices=("cuda",),
     where=lambda p: bool({(p["height"], p["out_height"]), (p["width"], p["out_width"])} & _CUDA_BACKWARD_WRONG))
 
 UPSAMPLE = Counterpart(

@@ -37,8 +37,8 @@ from harness.sides import (
 )
 
 __all__ = [
-    "attribute_paths", "build", "compiler", "entries", "forget_kernels", "load", "low_precision_ops", "observe",
-    "reloaded", "resolve", "run", "sgd", "state", "step", "traces",
+    "attribute_paths", "build", "compiler", "entries", "forget_kernels", "graph_nodes", "load", "low_precision_ops",
+    "observe", "reloaded", "resolve", "run", "sgd", "state", "step", "traces",
 ]
 
 _XLA = "tf.function(jit_compile=True)"
@@ -498,6 +498,31 @@ def sgd(obj: Any, inputs: Sequence[np.ndarray], call_kwargs: Mapping[str, Any], 
     return weights, losses
 
 
+def _traced(obj: Any, inputs: Sequence[np.ndarray], call_kwargs: Mapping[str, Any], mode: str,
+            grad: bool) -> list[Any]:
+    """Every node of the layer's call (and VJP) traced once with ``tf.function`` (no XLA), its functions' included."""
+    t = tf()
+    trainable = [v for v in _variables(obj) if v.trainable]
+
+    def body(xs: list[Any], cots: list[Any] | None) -> Any:
+        _, outs, grads, _ = _vjp(obj, xs, call_kwargs, cots, trainable, mode)
+        return outs, grads
+
+    xs = [t.constant(a) for a in inputs]
+    cots = None
+    if grad:
+        outs = leaves(_call(obj, xs, call_kwargs, mode))
+        cots = [t.zeros(tuple(o.shape), dtype=o.dtype) for o in outs]
+    graph = t.function(body).get_concrete_function(xs, cots).graph.as_graph_def()
+    return list(graph.node) + [n for f in graph.library.function for n in f.node_def]
+
+
+def graph_nodes(obj: Any, inputs: Sequence[np.ndarray], call_kwargs: Mapping[str, Any], mode: str,
+                grad: bool) -> list[str]:
+    """The op types and node names (with their name scopes: ``Gelu/mul``) of the layer's traced call."""
+    return sorted({x for n in _traced(obj, inputs, call_kwargs, mode, grad) for x in (n.op, n.name)})
+
+
 def low_precision_ops(obj: Any, inputs: Sequence[np.ndarray], call_kwargs: Mapping[str, Any], mode: str,
                       grad: bool) -> list[str]:
     """The graph operations that hold float32 (or lower) values in a float64 call (and its VJP).
@@ -511,20 +536,7 @@ def low_precision_ops(obj: Any, inputs: Sequence[np.ndarray], call_kwargs: Mappi
     from tensorflow.core.framework import types_pb2
 
     low = {types_pb2.DT_FLOAT, types_pb2.DT_HALF, types_pb2.DT_BFLOAT16}
-    t = tf()
-    trainable = [v for v in _variables(obj) if v.trainable]
-
-    def body(xs: list[Any], cots: list[Any] | None) -> Any:
-        _, outs, grads, _ = _vjp(obj, xs, call_kwargs, cots, trainable, mode)
-        return outs, grads
-
-    xs = [t.constant(a) for a in inputs]
-    cots = None
-    if grad:
-        shapes = [tuple(o.shape) for o in leaves(_call(obj, xs, call_kwargs, mode))]
-        cots = [t.zeros(s, dtype=t.float64) for s in shapes]
-    graph = t.function(body).get_concrete_function(xs, cots).graph.as_graph_def()
-    nodes = list(graph.node) + [n for f in graph.library.function for n in f.node_def]
+    nodes = _traced(obj, inputs, call_kwargs, mode, grad)
     found = {n.op for n in nodes for v in n.attr.values() if v.type in low or any(x in low for x in v.list.type)}
     # a float attribute is a 32-bit float whatever the op's dtype (LeakyRelu's alpha: 0.01 is 0.00999999977)
     found |= {f"{n.op}.{k} (float32 attribute {v.f!r})" for n in nodes for k, v in n.attr.items() if v.HasField("f")}
