@@ -71,14 +71,20 @@ class Divergence(AssertionError):
     """
 
     def __init__(self, case: Case, evaluation: Evaluation, policy: Policy, precise: frozenset[str] = frozenset(),
-                 judgement: dict[str, Any] | None = None):
+                 judgement: dict[str, Any] | None = None, check: str = "forward"):
         self.case = case
         self.evaluation = evaluation
         self.metrics = evaluation.metrics
         self.precise = precise
         self.judgement = judgement
         text = "\n".join(m.describe(policy) for m in self.metrics if not m.ok)
-        super().__init__(f"frameworks diverge on case {case.dumps()}:\n{text}")
+        super().__init__(f"{_WHAT_DIFFERS.get(check, 'frameworks diverge')} on case {case.dumps()}:\n{text}")
+
+
+# The first words of a failure, by check: the checks that compare a framework with itself say so.
+_WHAT_DIFFERS = {"serialization": "a save/load round trip does not reproduce the layer (each framework against "
+                                  "itself)",
+                 "statistics": "a side's dropout statistics are off the declared rate"}
 
 
 class CaseError(Exception):
@@ -377,8 +383,8 @@ def run_check(target: Target, *, max_examples: int | None = None, case: Case | N
                     entry["precision"] = judgement["less_accurate"]
                     precision.note(c, metrics, judgement)
                     return
-                raise Divergence(c, evaluation, policy, frozenset(uncovered), judgement)
-        raise Divergence(c, evaluation, policy)
+                raise Divergence(c, evaluation, policy, frozenset(uncovered), judgement, target.check)
+        raise Divergence(c, evaluation, policy, check=target.check)
 
     @given(case_strategy(pair, target.mode, target.check))
     def hunt(c: Case) -> None:

@@ -57,7 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     listing = sub.add_parser("list", help="list the registered pairs")
     listing.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     listing.add_argument("--pairs-from", action="append", default=[], metavar="FILE",
-                         help="also load pairs from this Python file; repeatable")
+                         help="list this Python file's pairs (only, as conform run runs only them); repeatable")
 
     run = sub.add_parser("run", help="run the conformance suite (through pytest)")
     run.add_argument("--pairs", nargs="+", default=[], metavar="NAME", help="pairs to run (default: all)")
@@ -271,15 +271,19 @@ def _report(args: argparse.Namespace) -> int:
 
 def _list(args: argparse.Namespace) -> int:
     catalogue = registry.load(args.pairs_from)
+    # with --pairs-from, the files' pairs only: what `conform run --pairs-from` runs
+    pairs = {n: p for n, p in catalogue.pairs.items() if not args.pairs_from or n in catalogue.sources}
     if args.format == "json":
-        print(json.dumps([p.describe() for p in catalogue.pairs.values()], indent=2))
+        print(json.dumps([p.describe() for p in pairs.values()], indent=2))
         return 0
-    width = max((len(n) for n in catalogue.pairs), default=0)
-    for name, pair in catalogue.pairs.items():
+    width = max((len(n) for n in pairs), default=0)
+    for name, pair in pairs.items():
         origin = f"{pair.origin.seed} {pair.origin.tutorial_name}"
         flags = " [known divergence]" if pair.known_divergences else ""
         print(f"{name:<{width}}  {','.join(pair.checks):<16} {origin}{flags}")
-    print(f"{len(catalogue.pairs)} pairs")
+    left = len(catalogue.pairs) - len(pairs)
+    print(f"{len(pairs)} pairs" + (f" from {', '.join(args.pairs_from)} (the catalogue's {left} left out, as "
+                                   "`conform run --pairs-from` leaves them)" if args.pairs_from else ""))
     return 0
 
 
@@ -294,17 +298,29 @@ def _dims(text: str) -> dict[str, int]:
     return dims
 
 
+def _dims_hint(pair: Any) -> str:
+    """A --dims value to suggest: each integer dim of the pair at 2 (a batch of one is what batch norm refuses)."""
+    return ",".join(f"{d}=2" for d in list(pair.dims)[:3])
+
+
 def _map(args: argparse.Namespace) -> int:
     from harness.atlas.match import render
-    from harness.atlas.tool import compare, map_pair
+    from harness.atlas.tool import compare, map_pair, params_for
+    from harness.sides import SideError
 
     catalogue = registry.load(args.pairs_from)
     pairs = catalogue.select(args.pairs)
     fixed = _dims(args.dims)
     findings = 0
     for pair in pairs:
+        given = {k: v for k, v in fixed.items() if k in pair.dims}
         try:
-            mapping, params, th, tf = map_pair(pair, {k: v for k, v in fixed.items() if k in pair.dims})
+            mapping, params, th, tf = map_pair(pair, given)
+        except SideError as exc:
+            at = "the dims given" if given else "the smallest dims its strategies draw"
+            return _usage(f"map {pair.name}: the {exc.framework} side raised during {exc.stage} at {at} "
+                          f"({json.dumps(params_for(pair, given), default=repr)}): {exc.original}. Build at other "
+                          f"sizes with --dims, e.g. --dims {_dims_hint(pair)}")
         except ValueError as exc:
             return _usage(str(exc))
         print(f"# {pair.name} at {json.dumps(params, default=repr)}")
@@ -454,7 +470,9 @@ def _run(args: argparse.Namespace) -> int:
     if is_default:
         _point_latest(directory)
     suite = Path(conformance.__file__).resolve().parent
-    pytest_args = [str(suite), "-p", "no:cacheprovider", "-v", f"--conform-profile={args.profile}",
+    # hypothesis's own pytest plugin would print its loaded profile as the run's: the conform header says what runs
+    pytest_args = [str(suite), "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-v",
+                   f"--conform-profile={args.profile}",
                    f"--conform-out={directory}", f"--conform-dtype={args.dtype}", f"--conform-checks={args.checks}",
                    f"--conform-device={args.device}", f"--conform-modes={args.modes}",
                    f"--conform-fail-on={args.fail_on}", "-rfE"]

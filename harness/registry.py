@@ -93,6 +93,9 @@ def _import_file(path: Path) -> ModuleType:
         raise SpecError(f"--pairs-from {path}: not an importable Python file")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module
+    folder = str(path.resolve().parent)
+    if folder not in sys.path:  # a pair file imports its siblings (`from my_layers import ...`), as a script would
+        sys.path.insert(0, folder)
     try:
         spec.loader.exec_module(module)
     except Exception as exc:  # noqa: BLE001 - a pair file is user code: any error is the file's, said in one line

@@ -38,7 +38,7 @@ def _example(name: str, torch: Any, description: str, **extra: Any) -> Example:
 
 
 RELU = Counterpart(
-    name="relu", torch=("ReLU",), keras=("ReLU",),
+    name="relu", torch=("ReLU",), keras=("ReLU",), keeps_layout=True,
     to_keras=lambda m: keras().layers.ReLU(),
     to_torch=lambda layer: torch_nn().ReLU(),
     settings=(Setting("negative_slope", lambda m: 0.0, "negative_slope", 0.0, 0.0),
@@ -47,7 +47,7 @@ RELU = Counterpart(
 )
 
 LEAKY_RELU = Counterpart(
-    name="leaky_relu", torch=("LeakyReLU",), keras=("LeakyReLU",),
+    name="leaky_relu", torch=("LeakyReLU",), keras=("LeakyReLU",), keeps_layout=True,
     to_keras=lambda m: keras().layers.LeakyReLU(negative_slope=m.negative_slope),
     to_torch=lambda layer: torch_nn().LeakyReLU(negative_slope=layer.negative_slope),
     settings=(Setting("negative_slope", "negative_slope", "negative_slope", 0.01, 0.3),),
@@ -63,7 +63,7 @@ LEAKY_RELU = Counterpart(
 )
 
 ELU = Counterpart(
-    name="elu", torch=("ELU",), keras=("ELU",),
+    name="elu", torch=("ELU",), keras=("ELU",), keeps_layout=True,
     to_keras=lambda m: keras().layers.ELU(alpha=m.alpha),
     to_torch=lambda layer: torch_nn().ELU(alpha=layer.alpha),
     settings=(Setting("alpha", "alpha", "alpha", 1.0, 1.0),),
@@ -106,7 +106,7 @@ PRELU = Counterpart(
 
 def _activation(name: str, torch_class: str, keras_name: str, description: str) -> Counterpart:
     return Counterpart(
-        name=name, torch=(torch_class,), keras=("Activation",),
+        name=name, torch=(torch_class,), keras=("Activation",), keeps_layout=True,
         to_keras=lambda m: keras().layers.Activation(keras_name),
         to_torch=lambda layer: getattr(torch_nn(), torch_class)(),
         settings=(Setting("activation", lambda m: keras_name, "activation", keras_name, keras_name),),
@@ -118,7 +118,7 @@ GELU_FLOAT64 = tuple(ledger.declared("tf-gelu-exact-float64", check, dtypes=("fl
                      for check in ("forward", "gradient"))
 
 GELU = Counterpart(
-    name="gelu", torch=("GELU",), keras=("Activation",),
+    name="gelu", torch=("GELU",), keras=("Activation",), keeps_layout=True,
     to_keras=lambda m: keras().layers.Activation("gelu"),
     to_torch=lambda layer: torch_nn().GELU(),
     accepts=lambda m: None if m.approximate == "none" else (

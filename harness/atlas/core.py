@@ -184,6 +184,8 @@ class Counterpart:
             has no argument for): its atlas pairs then carry Keras's Sequential reload finding.
         label: how the torch side reads where ``torch`` is empty (a separable convolution is
             two ``nn.Conv2d`` in an ``nn.Sequential``).
+        keeps_layout: the output is laid out as the input (an activation, a dropout): as a
+            stage, it takes the layout of the stage beside it, not its examples' own.
     """
 
     name: str
@@ -198,6 +200,7 @@ class Counterpart:
     accepts: Callable[[Any], str | None] = lambda _m: None
     wraps: bool = False
     label: str = ""
+    keeps_layout: bool = False
 
     def differences(self, module: Any, layer: Any) -> list[str]:
         """Each setting whose Keras value does not mean what the torch module's does, in words."""

@@ -242,6 +242,18 @@ def _layout(cp: Counterpart) -> str:
     return cp.examples[0].output_layout if cp.examples else "feature_last"
 
 
+def _stage_layouts(counterparts: list[Counterpart]) -> list[str]:
+    """Each stage's layout in call order: its counterpart's, or for one that keeps its input's layout (a GELU
+    between two convolutions), the stage's before it (the one after it, first in line)."""
+    own = [None if cp.keeps_layout else _layout(cp) for cp in counterparts]
+    layouts: list[str] = []
+    for i, layout in enumerate(own):
+        before = next((x for x in reversed(own[:i]) if x is not None), None)
+        after = next((x for x in own[i + 1:] if x is not None), None)
+        layouts.append(layout or before or after or "feature_last")
+    return layouts
+
+
 def map_layers(th: Any, tf: Any, run: tuple[Callable[[], Any], Callable[[], Any]] | None = None,
                root: Counterpart | None = None) -> Mapping:
     """Match two built layers' sublayers through the atlas (see the module docstring).
@@ -273,8 +285,9 @@ def map_layers(th: Any, tf: Any, run: tuple[Callable[[], Any], Callable[[], Any]
         result.matched.append(Matched(a, b, weights, a.counterpart.differences(a.obj, _padded(b, tf_units_, taken))))
         result.weights.update(weights)
     if len(result.matched) > 1:
-        result.stages = [Stage(m.torch.path.replace(".", "_"), m.torch.path, m.tf.path, _layout(m.torch.counterpart))
-                         for m in result.matched]
+        layouts = _stage_layouts([m.torch.counterpart for m in result.matched])
+        result.stages = [Stage(m.torch.path.replace(".", "_"), m.torch.path, m.tf.path, layout)
+                         for m, layout in zip(result.matched, layouts, strict=True)]
     result.unmatched = _leftovers(th, tf, th_units, result, tf_side)
     return result
 

@@ -107,6 +107,7 @@ def _dropout(p: Params) -> Any:
 
 DROPOUT = Counterpart(
     name="dropout",
+    keeps_layout=True,
     torch=("Dropout",),
     keras=("Dropout",),
     to_keras=lambda m: keras().layers.Dropout(m.p),

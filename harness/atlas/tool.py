@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, find, settings
 from harness import bridge
 from harness.atlas.match import Mapping, entry_source, map_layers
 from harness.cases import Case, draw_params
-from harness.engine import draw_inputs
+from harness.engine import draw_inputs, side_call
 from harness.layouts import layout_of
 from harness.spec import LayerPair
 
@@ -46,10 +46,13 @@ def build(pair: LayerPair, params: MappingABC[str, Any]) -> tuple[Any, Any, tupl
     probe = draw_inputs(pair, case, np.random.default_rng(0), "float32")
     tf_probe = [layout_of(s.layout, x.ndim).forward(x) for s, x in zip(pair.inputs, probe, strict=True)]
     kwargs = {name: params[name] for name in pair.call_args}
-    th = torch_side.build(pair.torch, params, "float32", "cpu", 0, pair.convention("torch"))
-    tf = tf_side.build(pair.tf, params, "float32", tf_probe, kwargs, pair.convention("tf"))
-    return th, tf, (lambda: torch_side.run(th, probe, kwargs, None, mode="eval", device="cpu"),
-                    lambda: tf_side.run(tf, tf_probe, kwargs, None, mode="eval"))
+    th = side_call("torch", "construction",
+                   lambda: torch_side.build(pair.torch, params, "float32", "cpu", 0, pair.convention("torch")))
+    tf = side_call("tf", "construction",
+                   lambda: tf_side.build(pair.tf, params, "float32", tf_probe, kwargs, pair.convention("tf")))
+    return th, tf, (lambda: side_call("torch", "forward", lambda: torch_side.run(th, probe, kwargs, None, mode="eval",
+                                                                                 device="cpu")),
+                    lambda: side_call("tf", "forward", lambda: tf_side.run(tf, tf_probe, kwargs, None, mode="eval")))
 
 
 @dataclass
