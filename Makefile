@@ -12,7 +12,7 @@ TEST_JOBS ?= auto
 TEST_XDIST := $(if $(filter 0,$(TEST_JOBS)),,-n $(TEST_JOBS))
 EXAMPLES := --pairs-from examples/hf_bert.py --pairs-from examples/hf_resnet.py
 
-.PHONY: run test check examples rate robust bench gpu-check gate-demo setup clean
+.PHONY: run test check examples rate robust bench gpu-check docs gate-demo setup clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +70,9 @@ examples: $(STAMP)  ## the real-model ports in full (HF transformers vs keras_hu
 
 check: $(STAMP)  ## the fast loop: the harness's own tests without the slow end-to-end runs (no conformance suite)
 	$(BIN)/python -m pytest $(XDIST) tests -m "not slow" $(PYTEST_ARGS)
+
+docs: $(STAMP)  ## write the reference pages generated from data: docs/atlas.md and docs/findings.md
+	$(BIN)/python -m harness.docgen
 
 clean:  ## remove the virtualenv and generated results
 	rm -rf $(VENV) $(OLD) reports/*-* reports/latest reports/gate-demo .hypothesis
