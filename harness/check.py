@@ -204,18 +204,22 @@ def _hunt_configurations(target: Target, search: settings, attempt: Callable[[Ca
     reads = frozenset(BUILT.reads.get(pair.name, ()))
     known = {configurations.key(c.params, reads): c.params for c in tried}
     if reads and len(known) < configurations.MAX:
+        before = frozenset(known)  # the filter must not change while hypothesis replays or shrinks
         new = case_strategy(pair, target.mode, target.check).filter(
-            lambda c: configurations.key(c.params, reads) not in known)
+            lambda c: configurations.key(c.params, reads) not in before)
+        ran: list[Case] = []
 
         @given(new)
         def drawn(c: Case) -> None:
             attempt(c)
-            known.setdefault(configurations.key(c.params, reads), c.params)
+            ran.append(c)
 
         try:
             settings(search, max_examples=1, suppress_health_check=list(HealthCheck))(drawn)()
         except Unsatisfiable:  # every configuration the strategies allow has run already
             pass
+        for c in ran:
+            known.setdefault(configurations.key(c.params, reads), c.params)
     if target.check == "serialization":  # an example is an export: several inputs went through each already
         return
 

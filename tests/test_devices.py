@@ -225,7 +225,7 @@ def test_the_nearest_exact_finding_is_declared_for_cuda_only_on_the_sizes_measur
     (declared,) = pair.declared("gradient", "float32", "eval", "cuda:0")
     bites = {"height": 6, "out_height": 1, "width": 4, "out_width": 4}
     assert declared.scoped_to("normal", bites) and not declared.scoped_to("normal", {**bites, "height": 5})
-    assert "examples/torch_nearest_exact_cuda_backward.py" in declared.reason
+    assert "examples/findings/torch_nearest_exact_cuda_backward.py" in declared.reason
 
 
 def test_the_nearest_exact_reproducer_finds_the_forward_s_cells_on_the_cpu_and_says_when_it_cannot_run():
@@ -237,7 +237,7 @@ def test_the_nearest_exact_reproducer_finds_the_forward_s_cells_on_the_cpu_and_s
 
     from tests.e2e import ROOT
 
-    script = ROOT / "examples" / "torch_nearest_exact_cuda_backward.py"
+    script = ROOT / "examples" / "findings" / "torch_nearest_exact_cuda_backward.py"
     module = runpy.run_path(str(script))
     for n, size in module["SIZES"]:  # its own logic, on the CPU's correct backward: every gradient on the cell read
         x = torch.zeros(1, 1, n)

@@ -6,17 +6,17 @@ outputs are 7.3e-8 off a NumPy float64 forward pass of the same weights, its gra
 off the same layer with the scale a float64 number, which brings the output to 1.8e-15 of NumPy.
 keras.ops.dot_product_attention does the same, with a Python-float `scale` and with its default
 scale=None (1.5e-8 off NumPy on a small case), and MultiHeadAttention reaches it: the layer uses
-ops.dot_product_attention whenever dropout is 0 and no scores are returned, the explicit einsum
-path otherwise, and both round the scale. keras_hub's BERT (TransformerEncoder ->
-CachedMultiHeadAttention, a MultiHeadAttention) goes through the same code; its presets have
-key_dim 64, whose scale 0.125 is exact in float32, so only head sizes that are not powers of 4
-show a difference.
+ops.dot_product_attention whenever dropout is 0, no scores are returned and the projected query is
+4-D, the explicit einsum path otherwise, and both round the scale. keras_hub's BERT (its
+TransformerEncoder builds a keras.layers.MultiHeadAttention) goes through the same code; its
+presets have key_dim 64, whose scale 0.125 is exact in float32, so only head sizes that are not
+powers of 4 show a difference.
 
 Mechanism, keras 3.15.1: keras/src/layers/attention/multi_head_attention.py line 201 stores
 `self._inverse_sqrt_key_dim = 1.0 / math.sqrt(float(self._key_dim))`, a Python float. The explicit
 path, line 584, calls `ops.cast(self._inverse_sqrt_key_dim, query.dtype)`, which on the TF backend
 is `tf.cast(x, dtype=dtype)` (keras/src/backend/tensorflow/core.py, `cast`, line 218); the fused
-path, lines 531-538 and 556-563, passes `scale=self._inverse_sqrt_key_dim` to
+path (lines 531-540 and 556-565) passes `scale=self._inverse_sqrt_key_dim` to
 ops.dot_product_attention, whose TF backend multiplies `tf.multiply(logits, tf.cast(scale,
 logits.dtype))` (keras/src/backend/tensorflow/nn.py, `_dot_product_attention_xla`, line 1708; the
 default scale, line 1774, is `1.0 / tf.sqrt(tf.cast(H, "float32"))`, float32 outright). tf.cast of

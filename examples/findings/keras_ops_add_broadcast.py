@@ -39,23 +39,42 @@ biases (the default zero bias hides it). It matches torch.nn.MultiheadAttention(
 num_heads=2) with sequence length 2, a configuration a conformance suite can draw. With sequence
 length 3 the same layer is correct.
 
-Run:  .venv/bin/python examples/keras_ops_add_broadcast.py
-Exit status: 1 while the bug is present (the results differ from NumPy), 0 once it is fixed.
+How the harness found it: `conform run --pairs-from examples/hf_bert.py --pairs bert_keras_add_bias`
+(keras_hub's BERT with key_dim 1 and seq == heads diverged from HF's; localisation named the
+attention's query projection).
+
+Upstream: no report of keras.ops.add's bias_add branch was found.
+
+Run:  .venv/bin/python examples/findings/keras_ops_add_broadcast.py
+Exit status: 1 while the bug is present (the results differ from NumPy), 0 once it is fixed, 77
+(with the reason) where Keras or TensorFlow is not installed; 2 on an unexpected error.
 """
 
 import inspect
 import os
 import sys
+import traceback
 
 os.environ["KERAS_BACKEND"] = "tensorflow"
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+NOT_RUNNABLE = 77
 
 
-def np_mha(layer, x):
+def _import_tensorflow():
+    """Import TF with fd 2 silenced: TF 2.21 prints a oneDNN notice to stderr whatever TF_CPP_MIN_LOG_LEVEL says."""
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            import tensorflow as tf
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+    return tf
+
+
+def np_mha(np, keras, layer, x):
     """NumPy MultiHeadAttention forward pass from `layer`'s own weights (self-attention)."""
     names = ("query", "key", "value", "output")
     w = {n: keras.ops.convert_to_numpy(getattr(layer, f"_{n}_dense").kernel) for n in names}
@@ -71,6 +90,14 @@ def np_mha(layer, x):
 
 
 def main():
+    try:
+        import numpy as np
+
+        tf = _import_tensorflow()
+        import keras
+    except ImportError as exc:
+        print(f"not runnable here: NumPy, TensorFlow or Keras is not installed ({exc})")
+        return NOT_RUNNABLE
     print(
         f"python {sys.version.split()[0]}  numpy {np.__version__}  tensorflow {tf.__version__}  "
         f"keras {keras.__version__}  backend {keras.backend.backend()}"
@@ -117,15 +144,23 @@ def main():
             layer(x, x)
             for v in layer.weights:
                 v.assign(rng.normal(size=v.shape).astype("float32"))
-        diff = float(np.max(np.abs(keras.ops.convert_to_numpy(layer(x, x)) - np_mha(layer, x))))
+        diff = float(np.max(np.abs(keras.ops.convert_to_numpy(layer(x, x)) - np_mha(np, keras, layer, x))))
         ok = diff < 1e-5
         if seq == 2:
             bugs += not ok
         print(f"  sequence length {seq}: max |keras - numpy| = {diff:.3g} -> {'AGREE' if ok else 'DIFFERENT'}")
 
-    print("\nbug present" if bugs else "\nfixed: keras.ops.add broadcasts like NumPy")
-    return 1 if bugs else 0
+    if bugs:
+        print(f"\nbug present: keras.ops.add adds a (k, 1) operand along the wrong axis ({bugs} of 3 checks differ "
+              "from NumPy)")
+        return 1
+    print("\nfixed: keras.ops.add broadcasts like NumPy")
+    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except Exception:  # noqa: BLE001 - an unexpected error is not the defect's verdict
+        traceback.print_exc()
+        sys.exit(2)

@@ -3,10 +3,10 @@
 The exact GELU is 0.5 x erfc(-x / sqrt(2)). In a float64 call TensorFlow 2.21 returns values up to
 3.6e-7 relative off it over 100,000 N(0, 1) draws (torch.nn.functional.gelu in float64: 4.7e-12),
 the largest in the negative tail (x = -4.49: -1.56977767e-05 against -1.56977711e-05). keras
-Activation('gelu') / keras.activations.gelu (approximate=False is its default) and keras.ops.gelu
-reach the same call on the TensorFlow backend (keras/src/backend/tensorflow/nn.py, `gelu`, line
-131: `tf.nn.gelu(x, approximate=approximate)`), so a float64 Keras model carries float32-sized
-errors wherever it uses GELU.
+Activation('gelu') / keras.activations.gelu (approximate=False is their default) and
+keras.ops.gelu(approximate=False) reach the same call on the TensorFlow backend
+(keras/src/backend/tensorflow/nn.py, `gelu`, line 131: `tf.nn.gelu(x, approximate=approximate)`),
+so a float64 Keras model carries float32-sized errors wherever it uses GELU.
 
 Mechanism, tensorflow 2.21.0, tensorflow/python/ops/nn_ops.py, `gelu` (lines 3705-3758): the exact
 branch, lines 3752-3758, computes
@@ -15,7 +15,7 @@ branch, lines 3752-3758, computes
 
 and math_ops.cast of a Python float (tensorflow/python/ops/math_ops.py, `cast`, line 1044:
 `x = ops.convert_to_tensor(x, name="x")`, with no dtype) first makes a float32 constant and then
-widens it: 1/sqrt(2) becomes 0.7071067690849304 (relative error 1.7e-8). a relative error e in
+widens it: 1/sqrt(2) becomes 0.7071067690849304 (relative error 1.7e-8). A relative error e in
 erfc's argument a becomes about 2 a^2 e in erfc(a) in the tail, so the error grows to 3.6e-7 at
 x = -4.49 (a = 3.18). The Erfc kernel itself is accurate (1.5e-15 relative on the same draws),
 and the same formula with a float64 constant is 2.8e-15 off: the script shows both.

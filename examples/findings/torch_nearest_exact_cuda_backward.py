@@ -13,12 +13,14 @@ What it checks, independently of the CPU kernel: the gradient of a nearest resiz
 the cell the forward read (a one-hot probe of each output finds that cell), on each device.
 
 Exit status: 1 while the defect is present, 0 when the CUDA backward agrees with its own forward
-everywhere, 77 (with the reason) where it cannot run: no torch, or no CUDA device.
+everywhere, 77 (with the reason) where it cannot run: no torch, or no CUDA device; 2 on an
+unexpected error.
 """
 
 from __future__ import annotations
 
 import sys
+import traceback
 
 SIZES = [(n, m) for n in range(1, 13) for m in range(1, n)]  # every downsampling up to 12
 NOT_RUNNABLE = 77
@@ -76,4 +78,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except Exception:  # noqa: BLE001 - an unexpected error is not the defect's verdict
+        traceback.print_exc()
+        sys.exit(2)

@@ -211,8 +211,9 @@ MAX_POOL = Counterpart(
                     "atlas_max_pool_same_stride2 --checks forward --dtype float64."),
             torch=lambda p: torch_nn().MaxPool2d(3, stride=2, padding=1),
             tf=lambda p: keras().layers.MaxPooling2D(3, strides=2, padding="same"),
-            dims={"batch": BATCH, "channels": CHANNELS, "height": st.sampled_from([2, 4, 6, 8]),
-                  "width": st.sampled_from([2, 4, 6, 8])},
+            # from 4: at 2 both windows cover the whole input and agree, so a case there tests nothing of this
+            dims={"batch": BATCH, "channels": CHANNELS, "height": st.sampled_from([4, 6, 8]),
+                  "width": st.sampled_from([4, 6, 8])},
             inputs=X2, output_layout="channels_first", weights={},
         ),
         Convention(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -100,6 +101,13 @@ def self_metrics(tally: Tally, label: str, sides: tuple[str, str], compiled: Out
                      for i, (a, b) in enumerate(zip(compiled.outputs, eager.outputs, strict=True))], sides=sides)
 
 
+def _canonical(outcome: Outcome, slots: list[bridge.Slot]) -> Outcome:
+    """TF's parameter gradients under torch's names: Keras's own variable paths are numbered per process
+    (``multi_head_attention_1/query/kernel``), so a float64 replay's layer would not name them alike."""
+    grads = {k: v for k, v in outcome.param_grads.items() if v is not None}
+    return replace(outcome, param_grads=dict(bridge.from_tf(grads, slots)))
+
+
 def _labels(calls: list[StageCall]) -> list[str]:
     totals = Counter(c.name for c in calls)
     seen: Counter[str] = Counter()
@@ -175,7 +183,8 @@ def evaluate(target: Any, case: Case, dtype: str, policy: Policy, localise: bool
         if graph:
             cot = run.th.cotangents
             self_metrics(tally, "torch.compile vs eager", ("torch.compile", "torch eager"), run.th, run.th_eager, cot)
-            self_metrics(tally, "tf.function vs eager", ("tf.function", "tf eager"), run.tf, run.tf_eager, cot)
+            self_metrics(tally, "tf.function vs eager", ("tf.function", "tf eager"), _canonical(run.tf, tw.slots),
+                         _canonical(run.tf_eager, tw.slots), cot)
     where = None
     if localise and pair.stages and not graph:
         from harness.sides import torch_side
