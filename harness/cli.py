@@ -50,6 +50,26 @@ def _processes(value: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a number of processes or 'auto'. Received: {value!r}") from None
 
 
+def _selection_arguments(parser: argparse.ArgumentParser, checks: tuple[str, ...]) -> None:
+    """What `conform run` and `conform robust` select and how they search: the same options, the same meaning."""
+    parser.add_argument("--pairs", nargs="+", default=[], metavar="NAME", help="pairs to run (default: all)")
+    parser.add_argument("--pairs-from", action="append", default=[], metavar="FILE",
+                        help="load pairs from this Python file; without --pairs only its pairs run; repeatable")
+    parser.add_argument("--checks", default=",".join(checks), help=f"comma-separated (default: {','.join(checks)})")
+    parser.add_argument("--dtype", default=",".join(DTYPES), help=f"comma-separated (default: {','.join(DTYPES)})")
+    parser.add_argument("--modes", default=",".join(MODES),
+                        help=f"comma-separated modes (default: {','.join(MODES)}; each pair runs the ones it declares)")
+    parser.add_argument("--max-examples", type=int, default=None,
+                        help="drawn examples per check, on top of the coverage cases (default: the profile's)")
+    parser.add_argument("--profile", choices=PROFILES, default="ci",
+                        help="hypothesis profile: ci is derandomised (20 examples), smoke the coverage cases and 2 "
+                             "drawn (make test's), dev random, thorough 300 examples (default: ci)")
+    parser.add_argument("--case", default=None, help="replay exactly this case (JSON, as printed by a failure)")
+    parser.add_argument("-n", "--processes", type=_processes, default=None, metavar="N",
+                        help="spread the run over N processes (pytest-xdist), or 'auto': one per core; each gets "
+                             "cores/N threads; results land in one results.jsonl")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="conform", description="Cross-framework conformance of twin layers.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -60,30 +80,15 @@ def _parser() -> argparse.ArgumentParser:
                          help="list this Python file's pairs (only, as conform run runs only them); repeatable")
 
     run = sub.add_parser("run", help="run the conformance suite (through pytest)")
-    run.add_argument("--pairs", nargs="+", default=[], metavar="NAME", help="pairs to run (default: all)")
-    run.add_argument("--pairs-from", action="append", default=[], metavar="FILE",
-                     help="load pairs from this Python file; without --pairs only its pairs run; repeatable")
-    run.add_argument("--checks", default=",".join(CHECKS), help=f"comma-separated (default: {','.join(CHECKS)})")
-    run.add_argument("--dtype", default=",".join(DTYPES), help=f"comma-separated (default: {','.join(DTYPES)})")
+    _selection_arguments(run, CHECKS)
     run.add_argument("--device", default="cpu", help="device: cpu, cuda, cuda:N (default: cpu)")
     run.add_argument("--tf32", action="store_true",
                      help="on a GPU, leave TF32 on in both frameworks (default: off, for a like-for-like float32)")
-    run.add_argument("--modes", default=",".join(MODES),
-                     help=f"comma-separated modes (default: {','.join(MODES)}; each pair runs the ones it declares)")
-    run.add_argument("--max-examples", type=int, default=None,
-                     help="hypothesis examples per check (default: 20, the 'ci' profile)")
-    run.add_argument("--profile", choices=PROFILES, default="ci",
-                     help="hypothesis profile: ci is derandomised (20 examples), smoke the coverage cases and 2 drawn "
-                          "(make test's), dev random, thorough 300 examples (default: ci)")
-    run.add_argument("--case", default=None, help="replay exactly this case (JSON, as printed by a failure)")
     run.add_argument("--fail-on", default="fail,error", metavar="VERDICTS",
                      help="comma-separated verdicts that exit 1: fail, error, precision, inconclusive, "
                           "known-divergence, skip (default: fail,error; fail,error,precision is the strict reading)")
     run.add_argument("--shard", default=None, metavar="I/N",
                      help="run slice I of N (deterministic; N jobs of a CI matrix together run the whole suite)")
-    run.add_argument("-n", "--processes", type=_processes, default=None, metavar="N",
-                     help="spread the run over N processes (pytest-xdist), or 'auto': one per core; each gets "
-                          "cores/N threads; results land in one results.jsonl")
     run.add_argument("--out", default=None, help="result directory (default: reports/<run-id>, and reports/latest)")
     run.add_argument("--resume", action="store_true",
                      help="finish the run in --out: same selection, only the checks it has no record of, appended")
@@ -151,24 +156,13 @@ def _parser() -> argparse.ArgumentParser:
 
     robust = sub.add_parser("robust", help="run the sensitive records again under every CPU kernel set, thread "
                                            "count and MKL path this machine offers; exit 1 if a verdict changes")
-    robust.add_argument("--pairs", nargs="+", default=[], metavar="NAME", help="pairs to run (default: all)")
-    robust.add_argument("--pairs-from", action="append", default=[], metavar="FILE",
-                        help="load pairs from this Python file; without --pairs only its pairs run; repeatable")
-    robust.add_argument("--checks", default=",".join(ROBUST_CHECKS),
-                        help=f"comma-separated: the checks that compare numbers (default: {','.join(ROBUST_CHECKS)})")
-    robust.add_argument("--dtype", default=",".join(DTYPES), help=f"comma-separated (default: {','.join(DTYPES)})")
-    robust.add_argument("--modes", default=",".join(MODES), help=f"comma-separated (default: {','.join(MODES)})")
-    robust.add_argument("--profile", choices=PROFILES, default="ci", help="hypothesis profile (default: ci)")
-    robust.add_argument("--max-examples", type=int, default=None, help="hypothesis examples per check (default: 20)")
-    robust.add_argument("--case", default=None, help="replay exactly this case (JSON) instead of searching")
+    _selection_arguments(robust, ROBUST_CHECKS)
     robust.add_argument("--configs", default=None, metavar="NAMES",
                         help="comma-separated configurations besides the base (default: every one this CPU offers; "
                              "`conform robust --list-configs` names them)")
     robust.add_argument("--list-configs", action="store_true", help="print the configurations and exit")
     robust.add_argument("--all", action="store_true",
                         help="run every record again, not only the sensitive ones (default: the sensitive ones)")
-    robust.add_argument("-n", "--processes", type=_processes, default=None, metavar="N",
-                        help="processes per configuration (pytest-xdist), or 'auto' (default: one)")
     robust.add_argument("--out", default=None, help="where each configuration's run goes (default: reports/robust)")
 
     findings = sub.add_parser("findings", help="the ledger of framework defects the harness has found: list them, "
