@@ -99,8 +99,8 @@ class CaseError(Exception):
 # Checks and modes whose examples are expensive draw a share of the profile's examples (the
 # coverage cases still all run): a dropout sample of 20,000 draws, and a compiled example, which
 # runs each side compiled and eager and compiles again for a new input shape (XLA compiles per
-# shape). A serialization record draws one configuration (harness.configurations): each of its
-# examples is an export.
+# shape). A serialization record draws one configuration beside its coverage cases' (at most 3 in all,
+# harness.configurations): each of its examples is an export, through which three input sets go.
 EXAMPLE_SHARE = {"statistics": 0.25, "graph": 0.25}
 # Whatever the share, a record draws at least this many examples of its own (the ``smoke`` profile's count).
 MIN_DRAWN = 2
