@@ -203,7 +203,9 @@ def _hunt_configurations(target: Target, search: settings, attempt: Callable[[Ca
     pair = target.pair
     reads = frozenset(BUILT.reads.get(pair.name, ()))
     known = {configurations.key(c.params, reads): c.params for c in tried}
-    if reads and len(known) < configurations.MAX:
+    # the smoke profile's two examples go to values and batch sizes through the coverage cases' configurations;
+    # a profile that draws more draws one configuration of its own too
+    if reads and len(known) < configurations.MAX and search.max_examples > MIN_DRAWN:
         before = frozenset(known)  # the filter must not change while hypothesis replays or shrinks
         new = case_strategy(pair, target.mode, target.check).filter(
             lambda c: configurations.key(c.params, reads) not in before)

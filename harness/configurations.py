@@ -13,6 +13,9 @@ examples of 12 pairs had 68). So:
 * a serialization record exports at most ``MAX`` (its coverage cases' and one drawn), and
   round-trips several inputs through each export (:mod:`harness.checks.serialization`).
 
+At the ``smoke`` profile (two drawn examples, ``make test``) no configuration is drawn beside
+the coverage cases': the two examples go to values and batch sizes through those.
+
 Eval and train modes draw a fresh configuration per example: shape diversity is their job.
 The record's coverage says how many configurations its examples had.
 """
