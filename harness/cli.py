@@ -135,7 +135,8 @@ def _parser() -> argparse.ArgumentParser:
     gate.add_argument("--out", default=None, help="the HTML diff page (default: CANDIDATE/gate.html)")
 
     mapping = sub.add_parser("map", help="match a pair's torch and Keras sublayers through the atlas: print its "
-                                         "weights= and stages=, what it could not match, and the settings that differ")
+                                         "weights= and stages=, what it could not match, and the settings that differ; "
+                                         "of a converter pair, the map read off its converter by probing")
     mapping.add_argument("pairs", nargs="+", metavar="NAME", help="the pairs to map")
     mapping.add_argument("--pairs-from", action="append", default=[], metavar="FILE",
                          help="load pairs from this Python file; repeatable")
@@ -243,13 +244,18 @@ def _dims(text: str) -> dict[str, int]:
 
 def _map(args: argparse.Namespace) -> int:
     from harness.atlas.match import render
-    from harness.atlas.tool import compare, map_pair
+    from harness.atlas.tool import compare, map_pair, probed
 
     catalogue = registry.load(args.pairs_from)
     pairs = catalogue.select(args.pairs)
     fixed = _dims(args.dims)
     findings = 0
     for pair in pairs:
+        if pair.converted:  # no atlas to match: the map is read off the converter
+            text, found = probed(pair, {k: v for k, v in fixed.items() if k in pair.dims})
+            print(f"# {pair.name}: converted by {pair.tf.name}\n{text}\n")
+            findings += found
+            continue
         try:
             mapping, params, th, tf = map_pair(pair, {k: v for k, v in fixed.items() if k in pair.dims})
         except ValueError as exc:
