@@ -44,8 +44,9 @@ __all__ = [
     "reused", "weight_map",
 ]
 
-# The codes are integers from OFFSET up: exact in float32 below 2**24, and far from what a
-# converter leaves that is not torch's (0, 1, an initialiser's 0.02), so no constant reads as a code.
+# Element i's code is the odd integer OFFSET + 2i + 1: exact in float32 below 2**24, far from what a converter
+# leaves that is not torch's (0, 1, an initialiser's 0.02), and odd where float16 and bfloat16 hold only even
+# integers (from 2048 and 256 up): a converter that rounds through them never turns one code into another.
 OFFSET = 4096
 _EXACT = {"float32": 2**24, "float64": 2**53}
 _PERMUTATION_SEED = 0x636F6465
@@ -335,7 +336,7 @@ def probe(pair: str, converter: str, th: Any, convert: Callable[[], Any], dtype:
     floating = torch_side.floating(th)
     saved = torch_side.state(th)
     tensors = Tensors(tuple(floating), tuple(tuple(saved[n].shape) for n in floating), tuple(floating.values()))
-    if OFFSET + tensors.size > _EXACT[dtype]:
+    if _code(np.array(tensors.size)) > _EXACT[dtype]:
         raise ConverterMapError(pair, f"the probe cannot code {tensors.size} torch elements exactly in {dtype}",
                                 [f"{dtype} holds integers exactly up to {_EXACT[dtype]}"],
                                 "Draw a smaller configuration for the converter pair (fewer layers, a smaller hidden "
@@ -349,8 +350,8 @@ def probe(pair: str, converter: str, th: Any, convert: Callable[[], Any], dtype:
 
 def _decode(pair: str, converter: str, tensors: Tensors, read: _Reader) -> IndexMap:
     n = tensors.size
-    codes_a = OFFSET + np.arange(n, dtype=np.float64)
-    codes_b = OFFSET + np.random.default_rng(_PERMUTATION_SEED).permutation(n).astype(np.float64)
+    codes_a = _code(np.arange(n))
+    codes_b = _code(np.random.default_rng(_PERMUTATION_SEED).permutation(n))
     a, b = read(codes_a), read(codes_b)
     sources = [_moved(x, y, codes_b) for x, y in zip(a, b, strict=True)]
     if any((s < 0).any() for s in sources):
@@ -363,11 +364,22 @@ def _decode(pair: str, converter: str, tensors: Tensors, read: _Reader) -> Index
                                    for (k, shape, trainable), source in zip(read.layout, sources, strict=True)))
 
 
+def _code(index: np.ndarray) -> np.ndarray:
+    return OFFSET + 2 * np.asarray(index, np.float64) + 1
+
+
+def _index(value: np.ndarray, slack: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """The element whose code ``value`` is (within ``slack`` of its code), and where there is one."""
+    index = (value - OFFSET - 1) / 2
+    whole = np.abs(index - np.rint(index)) <= slack / 2
+    return np.where(whole, np.rint(index), -1).astype(np.int64), whole
+
+
 def _moved(a: np.ndarray, b: np.ndarray, codes_b: np.ndarray) -> np.ndarray:
     """Each element's global source where both probes show the same source's code exactly; -1 elsewhere."""
-    index = a - OFFSET
-    whole = (index == np.rint(index)) & (index >= 0) & (index < codes_b.size)
-    index = np.where(whole, index, 0).astype(np.int64)
+    index, whole = _index(a)
+    whole &= (index >= 0) & (index < codes_b.size)
+    index = np.where(whole, index, 0)
     return np.where(whole & (b == codes_b[index]), index, -1)
 
 
@@ -404,10 +416,10 @@ def _affine(a: np.ndarray, b: np.ndarray, z: np.ndarray, scale: np.ndarray, code
             where: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Elements that are ``scale * code + z`` of one torch element in both probes, and that element."""
     safe = np.where(scale == 0, 1.0, scale)
-    x, y = (a - z) / safe, (b - z) / safe
-    index = np.rint(x) - OFFSET
-    ok = where & (scale != 0) & (np.abs(x - np.rint(x)) <= 0.25) & (index >= 0) & (index < codes_b.size)
-    index = np.where(ok, index, 0).astype(np.int64)
+    x, y = (a - z) / safe, (b - z) / safe  # codes, if the element is one code scaled and offset
+    index, whole = _index(x, slack=0.25)
+    ok = where & (scale != 0) & whole & (index >= 0) & (index < codes_b.size)
+    index = np.where(ok, index, 0)
     ok &= np.abs(y - codes_b[index]) <= 0.25
     return ok, index
 
@@ -489,7 +501,7 @@ def _mixed(tensors: Tensors, label: str, shape: tuple[int, ...], rest: np.ndarra
 
 def _rounded_code(a: np.ndarray, index: np.ndarray) -> np.ndarray:
     """Whether the large-code probe's value is the element's code rounded through a lower precision."""
-    code = OFFSET + np.maximum(index, 0).astype(np.float64)
+    code = _code(np.maximum(index, 0))
     return (index >= 0) & np.logical_or.reduce([a == code.astype(t).astype(np.float64) for _, t in _LOWER])
 
 

@@ -241,7 +241,7 @@ def run(
     xs = _inputs(inputs, device, want_grad)
     if isinstance(obj, t.nn.Module):
         obj.train(mode == "train")
-        params = dict(obj.named_parameters())
+        params = {n: p for n, p in obj.named_parameters() if p.requires_grad}  # a frozen one has no gradient
     else:
         params = {}
     fn = _compiled(obj) if mode == "graph" else obj
