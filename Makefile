@@ -10,7 +10,7 @@ XDIST := $(if $(filter 0,$(JOBS)),,-n $(JOBS))
 # `make test`: one process per core too (TEST_JOBS=0: one process); the catalogue at the smoke profile.
 TEST_JOBS ?= auto
 TEST_XDIST := $(if $(filter 0,$(TEST_JOBS)),,-n $(TEST_JOBS))
-EXAMPLES := --pairs-from examples/hf_bert.py --pairs-from examples/hf_resnet.py
+EXAMPLES := --pairs-from examples/hf_bert.py --pairs-from examples/hf_resnet.py --pairs-from examples/keras_hub_converters.py
 
 .PHONY: run test check examples rate robust bench gate-demo setup clean
 
@@ -56,9 +56,10 @@ gate-demo: $(STAMP)  ## tensorflow-cpu 2.20.0 (baseline) vs the pinned 2.21.0 (c
 test: $(STAMP)  ## the harness's own tests and the catalogue at the smoke profile, one process per core
 	$(BIN)/python -m pytest $(TEST_XDIST) tests conformance --conform-profile=smoke $(PYTEST_ARGS)
 
-examples: $(STAMP)  ## the real-model ports in full (HF transformers vs keras_hub) at the ci profile, and their bug script
+examples: $(STAMP)  ## the real-model ports and keras_hub's converters in full at the ci profile, and their bug scripts
 	$(BIN)/conform run $(XDIST) $(EXAMPLES) --out reports/examples --overwrite
 	$(BIN)/python examples/keras_ops_add_broadcast.py; test $$? -eq 1
+	$(BIN)/python examples/keras_hub_converter_findings.py; test $$? -eq 1
 
 check: $(STAMP)  ## the fast loop: the harness's own tests without the slow end-to-end runs (no conformance suite)
 	$(BIN)/python -m pytest $(XDIST) tests -m "not slow" $(PYTEST_ARGS)

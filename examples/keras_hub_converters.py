@@ -141,7 +141,10 @@ MASK = Tensor("padding_mask", ("batch", "seq"), dtype="int64", mask=True, torch_
 SEGMENTS = Tensor("segment_ids", ("batch", "seq"), dtype="int64", high=2, torch_key="token_type_ids")
 TOKENS = {"inputs": (IDS, MASK), "inputs_as": {"torch": "kwargs", "tf": "dict"},
           "outputs": {"last_hidden_state": ""}}
-EVAL = {"checks": ("forward", "gradient"), "modes": ("eval", "graph")}
+# Graph mode (tf.function with XLA, torch.compile) costs a minute or two per record, compiling each configuration:
+# it runs on one pair per family (BERT, Llama 3, ViT), eval mode on every pair.
+EVAL = {"checks": ("forward", "gradient"), "modes": ("eval",)}
+GRAPH = {**EVAL, "modes": ("eval", "graph")}
 FINDING = {"checks": ("forward",), "modes": ("eval",)}
 
 
@@ -163,7 +166,7 @@ BERT = {"origin": _origin("BertModel", "BertBackbone"), "tf": from_pretrained("B
         "inputs": (IDS, SEGMENTS, MASK), "inputs_as": {"torch": "kwargs", "tf": "dict"},
         "outputs": {"last_hidden_state": "sequence_output", "pooler_output": "pooled_output"},
         "stages": (Stage("encoder_layer", "encoder.layer.*", "transformer_layers.*"),)}
-bert_converter = LayerPair(name="bert_converter", torch=hf_bert, **BERT, **EVAL, known_divergences=GELU,
+bert_converter = LayerPair(name="bert_converter", torch=hf_bert, **BERT, **GRAPH, known_divergences=GELU,
                            description="BertModel -> BertBackbone, any depth, localised per encoder layer")
 bert_converter_exact_gelu = LayerPair(
     name="bert_converter_exact_gelu", torch=lambda p: hf_bert(p, hidden_act="gelu"), **BERT, **FINDING,
@@ -272,7 +275,7 @@ def hf_llama(p, **config):
 
 LLAMA3 = {"origin": _origin("LlamaForCausalLM", "Llama3Backbone"), "tf": from_pretrained("Llama3Backbone"),
           "dims": DECODER, **DECODING}
-llama3_converter = LayerPair(name="llama3_converter", torch=hf_llama, **LLAMA3, **EVAL)
+llama3_converter = LayerPair(name="llama3_converter", torch=hf_llama, **LLAMA3, **GRAPH)
 llama3_converter_norm_eps = LayerPair(
     name="llama3_converter_norm_eps", torch=lambda p: hf_llama(p, rms_norm_eps=1e-5),
     **{**LLAMA3, **FINDING, "known_divergences": epsilon(LLAMA3_EPS)},
@@ -373,7 +376,7 @@ def hf_vit(p, **config):
 
 VIT = {"origin": _origin("ViTForImageClassification", "ViTBackbone"), "tf": from_pretrained("ViTBackbone"),
        "dims": VISION, **IMAGES}
-vit_converter = LayerPair(name="vit_converter", torch=hf_vit, **VIT, **EVAL)
+vit_converter = LayerPair(name="vit_converter", torch=hf_vit, **VIT, **GRAPH)
 vit_converter_norm_eps = LayerPair(
     name="vit_converter_norm_eps", torch=lambda p: hf_vit(p, layer_norm_eps=1e-12),
     **{**VIT, **FINDING, "known_divergences": epsilon(VIT_EPS)},

@@ -163,14 +163,13 @@ class IndexMap:
         starts = self.tensors.starts
         for t, (name, shape, trainable) in enumerate(zip(self.tensors.names, self.tensors.shapes,
                                                          self.tensors.trainable, strict=True)):
-            lo, hi = starts[t], starts[t + 1]
-            parts = [(key, landing.shape, np.where((landing.source >= lo) & (landing.source < hi),
-                                                   landing.source - lo, -1))
-                     for key, landing in zip(keys, self.landings, strict=True)
-                     if ((landing.source >= lo) & (landing.source < hi)).any()]
-            gather = Gather(f"probed:{name}", shape, tuple(source for _, _, source in parts))
-            slots.append(Slot(name, tuple(k for k, _, _ in parts), tuple(k for k, _, _ in parts), gather,
-                                     trainable, shapes=tuple(s for _, s, _ in parts)))
+            local = [(key, landing.shape, np.where(self.tensors.owners(landing.source) == t,
+                                                   landing.source - starts[t], -1))
+                     for key, landing in zip(keys, self.landings, strict=True)]
+            parts = [(key, shape_, source) for key, shape_, source in local if (source >= 0).any()]
+            tf_keys = tuple(key for key, _, _ in parts)
+            slots.append(Slot(name, tf_keys, tf_keys, Gather(f"probed:{name}", shape, tuple(s for _, _, s in parts)),
+                              trainable, shapes=tuple(shape_ for _, shape_, _ in parts)))
         return slots
 
     def gather(self, values: Mapping[str, np.ndarray]) -> list[np.ndarray]:
@@ -230,9 +229,7 @@ class IndexMap:
 
 def _recognise(local: np.ndarray, torch_shape: tuple[int, ...], keras_shape: tuple[int, ...]) -> str:
     """The slice, permutation and reshape that reproduce ``local`` (flat torch indices), named; else "index map"."""
-    if local.size == 0:
-        return "empty"
-    shape = torch_shape or (1,)
+    shape, keras_shape = torch_shape or (1,), tuple(keras_shape) or (1,)  # scalars as one element
     coords = np.unravel_index(local.ravel(), shape)
     lo = [int(c.min()) for c in coords]
     box = tuple(int(c.max()) + 1 - low for c, low in zip(coords, lo, strict=True))
@@ -248,8 +245,8 @@ def _recognise(local: np.ndarray, torch_shape: tuple[int, ...], keras_shape: tup
         if np.array_equal(np.transpose(grid, perm).ravel(), inner):
             if perm != tuple(range(len(box))):
                 steps.append("transpose" if perm == (1, 0) else f"permute {perm}")
-            if tuple(box[p] for p in perm) != tuple(keras_shape):
-                steps.append(f"reshape {tuple(keras_shape)}")
+            if tuple(box[p] for p in perm) != keras_shape:
+                steps.append(f"reshape {keras_shape}")
             return ", ".join(steps) or "identity"
     return "index map"
 
@@ -292,8 +289,8 @@ class Gather(Transform):
 class _Reader:
     """Loads flat values into the torch module, converts, and returns the Keras model's floating variables."""
 
-    def __init__(self, th: Any, tensors: Tensors, convert: Callable[[], Any]):
-        self.th, self.tensors, self.convert = th, tensors, convert
+    def __init__(self, pair: str, th: Any, tensors: Tensors, convert: Callable[[], Any]):
+        self.pair, self.th, self.tensors, self.convert = pair, th, tensors, convert
         self.layout: list[tuple[str, tuple[int, ...], bool]] | None = None
         self.first: Any = None
         self.paths: dict[str, str] | None = None
@@ -318,9 +315,11 @@ class _Reader:
         if self.layout is None:
             self.layout, self.first = layout, model
         elif [s for _, s, _ in layout] != [s for _, s, _ in self.layout]:
-            raise ValueError(f"the converter made Keras models with different variables from one torch configuration "
-                             f"({[s for _, s, _ in self.layout]} then {[s for _, s, _ in layout]}): a probe cannot "
-                             "read a converter whose output's structure depends on the values")
+            raise ConverterMapError(self.pair, "the converter made Keras models with different variables from one "
+                                               "torch configuration, as its values changed",
+                                    [f"first: {[s for _, s, _ in self.layout]}", f"then: {[s for _, s, _ in layout]}"],
+                                    "A probe reads a converter whose output's structure depends on the torch module's "
+                                    "configuration only.")
         return [np.asarray(state[k], np.float64) for k, _ in floating]
 
 
@@ -341,7 +340,7 @@ def probe(pair: str, converter: str, th: Any, convert: Callable[[], Any], dtype:
                                 [f"{dtype} holds integers exactly up to {_EXACT[dtype]}"],
                                 "Draw a smaller configuration for the converter pair (fewer layers, a smaller hidden "
                                 "size or vocabulary).")
-    reader = _Reader(th, tensors, convert)
+    reader = _Reader(pair, th, tensors, convert)
     try:
         return _decode(pair, converter, tensors, reader)
     finally:

@@ -9,6 +9,10 @@ two attention heads fails forward, localised to its block; tied weights sum thei
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -17,9 +21,10 @@ from harness.check import Target, run_check
 from harness.sides import tf_side, torch_side
 from harness.spec import SpecError
 from tests import converter_pairs as cp
-from tests.e2e import ROOT, conform
+from tests.e2e import ROOT, conform, records
 
 PAIRS = ROOT / "tests" / "converter_pairs.py"
+README = ROOT / "README.md"
 
 
 def run(pair, check="gradient", dtype="float64", **kw):
@@ -219,3 +224,29 @@ def test_conform_map_prints_a_converters_probed_map():
            "reshape (8, 2, 4)" in out
     assert "torch 'weight' scaled by 2, laid out by transpose" in out
     assert result.returncode == 1  # --strict: the scaling converter's two problems are findings
+
+
+def test_a_frozen_torch_parameter_is_kept_and_takes_no_gradient():
+    def frozen(p):
+        linear = cp.torch_linear(p)
+        linear.bias.requires_grad_(False).zero_()  # a released checkpoint's zero, not trained
+        return linear
+
+    pair = LayerPair(name="frozen_bias", origin=cp.ORIGIN, torch=frozen, tf=Converter(cp.to_dense), dims=cp.DENSE_DIMS,
+                     inputs=cp.X, checks=("gradient",))
+    record = run(pair)
+    assert record.verdict == "pass", record.message
+    assert "grad weight" in record.metrics and "grad bias" not in record.metrics
+
+
+@pytest.mark.slow
+def test_the_readme_converter_example_runs_and_passes(tmp_path):
+    text = README.read_text().split("<!-- converter-example", 1)[1]
+    (tmp_path / "my_converter.py").write_text(re.search(r"```python\n(.*?)```", text, re.S).group(1))
+    result = subprocess.run([sys.executable, "-m", "harness", "run", "--pairs-from", "my_converter.py",
+                             "--profile", "smoke", "--out", "out"], cwd=tmp_path, capture_output=True, text=True,
+                            timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    found = records(tmp_path / "out")
+    assert {r["verdict"] for r in found} == {"pass"}, [r["message"][:300] for r in found]
+    assert len(found) == 2 * 5  # forward and gradient (eval, graph) and serialization, in two dtypes
