@@ -25,6 +25,7 @@ shows (the integer codes survive it).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import tempfile
 import weakref
@@ -111,7 +112,7 @@ class Tensors:
     shapes: tuple[tuple[int, ...], ...]
     trainable: tuple[bool, ...]
 
-    @property
+    @functools.cached_property
     def starts(self) -> np.ndarray:
         """Where each tensor's elements begin in the joined flat array (one more entry: the total)."""
         return np.concatenate([[0], np.cumsum([int(np.prod(s)) for s in self.shapes])]).astype(np.int64)
@@ -161,11 +162,11 @@ class IndexMap:
         """
         slots = []
         starts = self.tensors.starts
+        owners = [self.tensors.owners(landing.source) for landing in self.landings]
         for t, (name, shape, trainable) in enumerate(zip(self.tensors.names, self.tensors.shapes,
                                                          self.tensors.trainable, strict=True)):
-            local = [(key, landing.shape, np.where(self.tensors.owners(landing.source) == t,
-                                                   landing.source - starts[t], -1))
-                     for key, landing in zip(keys, self.landings, strict=True)]
+            local = [(key, landing.shape, np.where(owner == t, landing.source - starts[t], -1))
+                     for key, landing, owner in zip(keys, self.landings, owners, strict=True)]
             parts = [(key, shape_, source) for key, shape_, source in local if (source >= 0).any()]
             tf_keys = tuple(key for key, _, _ in parts)
             slots.append(Slot(name, tf_keys, tf_keys, Gather(f"probed:{name}", shape, tuple(s for _, _, s in parts)),
@@ -613,10 +614,10 @@ def render(index: IndexMap, keys: Sequence[str], paths: Mapping[str, str]) -> st
     for key, landing in zip(keys, index.landings, strict=True):
         path = f" ({paths[key]})" if paths.get(key) and paths[key] != key else ""
         lines.append(f"{key!r}{path} {landing.shape} <- {index.describe(landing)}")
-    gaps = index.gaps()
     lines.append(f"# {len(index.landings)} Keras variable(s), {len(index.tensors.names)} torch tensor(s), read off "
                  "the converter by probing")
-    lines += [f"# gap: {g}" for g in gaps]
-    unmoved = [n for n, line in index.summary(keys).items() if line == UNMOVED]
-    lines += [f"# not moved: torch {n!r}" for n in unmoved if f"'{n}'" not in " ".join(gaps)]
+    lines += [f"# gap: {g}" for g in index.gaps()]
+    frozen = {n for n, trainable in zip(index.tensors.names, index.tensors.trainable, strict=True) if not trainable}
+    lines += [f"# not moved: torch buffer or frozen parameter {n!r}" for n, line in index.summary(keys).items()
+              if line == UNMOVED and n in frozen]  # a trainable one is a gap, above
     return "\n".join(lines)

@@ -363,11 +363,19 @@ class Converter:
     Its weight map is read off it by probing, once per layer configuration and dtype
     (:mod:`harness.converters`): a converter that only moves values gets parameter gradients
     and the ``parameters`` check like a hand-mapped pair; one that computes on values is named
-    and refused there. ``name`` says what it is in messages (``from_pretrained`` names keras_hub's).
+    and refused there. ``name`` says what it is in messages (default: the function's name;
+    ``from_pretrained`` names keras_hub's).
     """
 
     convert: Callable[[Any], Any]
-    name: str = "converter"
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if not callable(self.convert):
+            raise SpecError(f"Converter: convert must be a function from the torch module to a Keras model. "
+                            f"Received: convert={self.convert!r}")
+        if not self.name:
+            object.__setattr__(self, "name", getattr(self.convert, "__name__", type(self.convert).__name__))
 
 
 DimValue = st.SearchStrategy | Callable[[Params], Any] | int | float | bool | str

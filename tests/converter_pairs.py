@@ -202,7 +202,7 @@ def to_halves(module):
 
 
 def _converted(name, convert, torch=torch_linear, **spec):
-    return LayerPair(name=name, origin=ORIGIN, torch=torch, tf=Converter(convert, convert.__name__), dims=DENSE_DIMS,
+    return LayerPair(name=name, origin=ORIGIN, torch=torch, tf=Converter(convert), dims=DENSE_DIMS,
                      inputs=X, **spec)
 
 

@@ -206,7 +206,9 @@ def test_a_converter_pair_declares_no_weight_map_and_no_check_that_moves_values_
         LayerPair(name="mapped", weights={"weight": "kernel"}, **spec)
     with pytest.raises(SpecError, match=r"checks \['state'\]"):
         LayerPair(name="stateful", checks=("forward", "state"), **spec)
-    assert LayerPair(name="fine", **spec).describe()["weights"] == {"converter": "converter"}
+    assert LayerPair(name="fine", **spec).describe()["weights"] == {"converter": "to_dense"}
+    with pytest.raises(SpecError, match="Received: convert='to_dense'"):
+        Converter("to_dense")
 
 
 def test_from_pretrained_names_a_keras_hub_backbone():
