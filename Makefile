@@ -10,7 +10,7 @@ XDIST := $(if $(filter 0,$(JOBS)),,-n $(JOBS))
 # `make test`: one process per core too (TEST_JOBS=0: one process); the catalogue at the smoke profile.
 TEST_JOBS ?= auto
 TEST_XDIST := $(if $(filter 0,$(TEST_JOBS)),,-n $(TEST_JOBS))
-EXAMPLES := --pairs-from examples/hf_bert.py --pairs-from examples/hf_resnet.py
+EXAMPLES := --pairs-from examples/hf_bert.py --pairs-from examples/hf_resnet.py --pairs-from examples/keras_hub_converters.py
 
 .PHONY: run test check examples rate robust bench gpu-check docs gate-demo setup clean
 
@@ -64,7 +64,7 @@ gate-demo: $(STAMP)  ## tensorflow-cpu 2.20.0 (baseline) vs the pinned 2.21.0 (c
 test: $(STAMP)  ## the harness's own tests and the catalogue at the smoke profile, one process per core
 	$(BIN)/python -m pytest $(TEST_XDIST) tests conformance --conform-profile=smoke $(PYTEST_ARGS)
 
-examples: $(STAMP)  ## the real-model ports in full (HF transformers vs keras_hub) at the ci profile, and the ledger re-checked
+examples: $(STAMP)  ## the real-model ports and keras_hub's converters in full at the ci profile, and the ledger re-checked
 	$(BIN)/conform run $(XDIST) $(EXAMPLES) --out reports/examples --overwrite
 	$(BIN)/conform findings --check
 

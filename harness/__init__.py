@@ -4,6 +4,7 @@ Declare a :class:`LayerPair`; the harness draws cases with hypothesis, moves ide
 weights through the numpy bridge, and checks forward outputs and vector-Jacobian products.
 """
 
+from harness.converters import from_pretrained
 from harness.layouts import (
     CONV2D_OIHW_TO_HWIO,
     CONV_TRANSPOSE2D_IOHW_TO_HWOI,
@@ -20,6 +21,7 @@ from harness.layouts import (
 from harness.spec import (
     Bench,
     Builtin,
+    Converter,
     KnownDivergence,
     LayerPair,
     Link,
@@ -40,6 +42,7 @@ __all__ = [
     "Blocks",
     "Builtin",
     "Chain",
+    "Converter",
     "KnownDivergence",
     "LayerPair",
     "Link",
@@ -54,4 +57,5 @@ __all__ = [
     "TorchOnly",
     "Transform",
     "channels_last",
+    "from_pretrained",
 ]

@@ -143,7 +143,8 @@ def _parser() -> argparse.ArgumentParser:
     gate.add_argument("--out", default=None, help="the HTML diff page (default: CANDIDATE/gate.html)")
 
     mapping = sub.add_parser("map", help="match a pair's torch and Keras sublayers through the atlas: print its "
-                                         "weights= and stages=, what it could not match, and the settings that differ")
+                                         "weights= and stages=, what it could not match, and the settings that differ; "
+                                         "of a converter pair, the map read off its converter by probing")
     mapping.add_argument("pairs", nargs="+", metavar="NAME", help="the pairs to map")
     mapping.add_argument("--pairs-from", action="append", default=[], metavar="FILE",
                          help="load pairs from this Python file; repeatable")
@@ -299,7 +300,7 @@ def _dims_hint(pair: Any) -> str:
 
 def _map(args: argparse.Namespace) -> int:
     from harness.atlas.match import render
-    from harness.atlas.tool import compare, map_pair, params_for
+    from harness.atlas.tool import compare, map_pair, params_for, probed
     from harness.sides import SideError
 
     catalogue = registry.load(args.pairs_from)
@@ -307,6 +308,11 @@ def _map(args: argparse.Namespace) -> int:
     fixed = _dims(args.dims)
     findings = 0
     for pair in pairs:
+        if pair.converted:  # no atlas to match: the map is read off the converter
+            text, found = probed(pair, {k: v for k, v in fixed.items() if k in pair.dims})
+            print(f"# {pair.name}: converted by {pair.tf.name}\n{text}\n")
+            findings += found
+            continue
         given = {k: v for k, v in fixed.items() if k in pair.dims}
         try:
             mapping, params, th, tf = map_pair(pair, given)

@@ -363,8 +363,11 @@ def _build(target: Any, case: Case, dtype: str, kwargs: dict[str, Any]) -> tuple
     params = _Reads(case.params)
     th = side_call("torch", "construction", lambda: torch_side.build(pair.torch, params, dtype, target.device,
                                                                      case.seed, pair.convention("torch")))
-    tf = side_call("tf", "construction",
-                   lambda: tf_side.build(pair.tf, params, dtype, tf_probe, kwargs, pair.convention("tf")))
+    if pair.converted:  # the Keras side is made of the torch side's weights, once drawn: here, how to make it
+        tf = _converter(pair, th, params, dtype, tf_probe, kwargs)
+    else:
+        tf = side_call("tf", "construction",
+                       lambda: tf_side.build(pair.tf, params, dtype, tf_probe, kwargs, pair.convention("tf")))
     BUILT.reads[pair.name] = params.read | set(pair.call_args)  # what makes a configuration (harness.configurations)
     if reuse:
         BUILT.built += 1
@@ -374,9 +377,22 @@ def _build(target: Any, case: Case, dtype: str, kwargs: dict[str, Any]) -> tuple
     return th, tf
 
 
+def _converter(pair: LayerPair, th: Any, params: Mapping[str, Any], dtype: str, tf_probe: list[np.ndarray],
+               kwargs: dict[str, Any]) -> Callable[[], Any]:
+    """The Keras side of a converter pair as a thunk: the converter run on the torch module as it stands."""
+    from harness.sides import tf_side
+
+    return lambda: side_call("tf", "conversion", lambda: tf_side.build(
+        lambda _: pair.tf.convert(th), params, dtype, tf_probe, kwargs, pair.convention("tf")))
+
+
 @dataclass
 class Twins:
-    """Both layers of a case, loaded with the same weights, and the case's generator (inputs come next)."""
+    """Both layers of a case, loaded with the same weights, and the case's generator (inputs come next).
+
+    ``findings`` are what the weight transfer itself did wrong, as (metric name, note): a
+    converter that rounds what it moves (:func:`harness.converters.weight_map`).
+    """
 
     pair: LayerPair
     th: Any
@@ -385,6 +401,7 @@ class Twins:
     rng: np.random.Generator
     kwargs: dict[str, Any] = field(default_factory=dict)
     values: dict[str, np.ndarray] = field(default_factory=dict)
+    findings: list[tuple[str, str]] = field(default_factory=list)
 
 
 def prepare(target: Any, case: Case, dtype: str, values: Mapping[str, np.ndarray] | None = None) -> Twins:
@@ -395,6 +412,8 @@ def prepare(target: Any, case: Case, dtype: str, values: Mapping[str, np.ndarray
     rng = np.random.default_rng(case.seed)
     kwargs = {name: case.params[name] for name in pair.call_args}
     th, tf = _build(target, case, dtype, kwargs)
+    if pair.converted:
+        return _converted(target, case, dtype, th, tf, rng, kwargs, values)
     weight_map = auto_weights(pair.name, th, tf, pair.origin.atlas) if pair.auto_weights else pair.weights
     slots = bridge.plan(pair.name, weight_map, torch_side.entries(th), lambda path: tf_side.resolve(tf, path),
                         tf_side.entries(tf), lambda: tf_side.attribute_paths(tf), case.params)
@@ -409,7 +428,36 @@ def prepare(target: Any, case: Case, dtype: str, values: Mapping[str, np.ndarray
     return Twins(pair, th, tf, slots, rng, kwargs, values)
 
 
-# The map ``weights="auto"`` last resolved for each pair, as the records list it (torch name -> Link source).
+def _converted(target: Any, case: Case, dtype: str, th: Any, convert: Callable[[], Any], rng: np.random.Generator,
+               kwargs: dict[str, Any], values: Mapping[str, np.ndarray] | None) -> Twins:
+    """A converter pair's case: draw the torch side's weights (or take ``values``), and convert them.
+
+    The converter's output is what is compared: the bridge loads nothing into it. Checks past
+    ``forward`` get the map probed off the converter (cached per configuration), checked against
+    what it made of these weights, to bring TF's gradients back (:mod:`harness.converters`).
+    """
+    from harness import converters
+    from harness.sides import torch_side
+
+    pair = target.pair
+    current = torch_side.state(th)
+    drawn = {name: as_drawn(initial_value("normal" if trainable else "keep", current[name], rng), current[name].dtype)
+             for name, trainable in torch_side.floating(th).items()}
+    values = drawn if values is None else dict(values)
+    torch_side.load(th, values)
+    tf = converters.reused(th, convert()) if target.mode == "graph" else convert()
+    slots, findings = [], []
+    if target.check != "forward":
+        slots, findings, AUTO_MAPS[pair.name] = converters.weight_map(
+            pair.name, pair.tf.name, BUILT.key(pair, case, dtype, target.device), th, tf, convert, dtype, values,
+            strict=target.check == "parameters")
+    if pair.stages:
+        _validate_stages(pair, th, tf)
+    return Twins(pair, th, tf, slots, rng, kwargs, values, findings)
+
+
+# The map ``weights="auto"`` last resolved for each pair, as the records list it (torch name -> Link source);
+# a converter pair's, probed: torch name -> the Keras variables it lands in.
 AUTO_MAPS: dict[str, dict[str, str]] = {}
 
 

@@ -23,9 +23,11 @@ from harness.layouts import IDENTITY, LAYOUTS, Transform
 __all__ = [
     "BENCH_SIZES",
     "CHECKS",
+    "CONVERTER_CHECKS",
     "DTYPES",
     "MODES",
     "Dropout",
+    "Converter",
     "KnownDivergence",
     "LayerPair",
     "Link",
@@ -54,6 +56,10 @@ DEFAULT_MODES = ("eval", "graph")
 # sets and a serialisation round trip are compared in inference; dropout statistics and a
 # training step exist only in training.
 _FIXED_MODE = {"parameters": "eval", "serialization": "eval", "statistics": "train", "train_step": "train"}
+# What a converter pair can check: its weight map is read off the converter, which serves
+# gradients back to torch's names and nothing that moves values from TF to torch (``state`` and
+# ``train_step`` compare TF's values through the map; ``statistics`` needs a dropout site on both).
+CONVERTER_CHECKS = ("parameters", "forward", "gradient", "serialization")
 STATE_CALLS = 3
 BENCH_SIZES = ("small", "large")
 INITS = ("normal", "positive", "keep")
@@ -366,6 +372,31 @@ class TrainStep:
             raise SpecError(f"TrainStep needs lr > 0 and steps >= 1. Received: lr={self.lr}, steps={self.steps}")
 
 
+@dataclass(frozen=True)
+class Converter:
+    """A pair's Keras side made by a function from the torch side's weights, instead of by the bridge.
+
+    ``convert`` takes the torch module (built by the pair's ``torch`` factory, the case's drawn
+    weights loaded) and returns the Keras model, built, with the weights it converted: what a
+    user's porting script does. It runs on every example, so its output is what is compared.
+    Its weight map is read off it by probing, once per layer configuration and dtype
+    (:mod:`harness.converters`): a converter that only moves values gets parameter gradients
+    and the ``parameters`` check like a hand-mapped pair; one that computes on values is named
+    and refused there. ``name`` says what it is in messages (default: the function's name;
+    ``from_pretrained`` names keras_hub's).
+    """
+
+    convert: Callable[[Any], Any]
+    name: str = ""
+
+    def __post_init__(self) -> None:
+        if not callable(self.convert):
+            raise SpecError(f"Converter: convert must be a function from the torch module to a Keras model. "
+                            f"Received: convert={self.convert!r}")
+        if not self.name:
+            object.__setattr__(self, "name", getattr(self.convert, "__name__", type(self.convert).__name__))
+
+
 DimValue = st.SearchStrategy | Callable[[Params], Any] | int | float | bool | str
 
 
@@ -412,7 +443,9 @@ class LayerPair:
         name: unique snake_case id used on the command line and in records.
         origin: tutorial file and name (see :class:`Origin`).
         torch: ``params -> torch callable`` (an ``nn.Module`` or a plain function).
-        tf: ``params -> TF callable`` (a Keras layer/model or a plain function).
+        tf: ``params -> TF callable`` (a Keras layer/model or a plain function); or a
+            :class:`Converter`: the Keras side is what it makes of the torch side's drawn weights,
+            and the weight map is probed off it (leave ``weights`` out).
         dims: ordered named draws. A value is a hypothesis strategy, a constant, or a
             callable taking the params drawn so far and returning either; the latter
             expresses constraints (``embed`` a multiple of ``heads``) without filtering.
@@ -465,7 +498,7 @@ class LayerPair:
     name: str
     origin: Origin
     torch: Callable[[Params], Any]
-    tf: Callable[[Params], Any]
+    tf: Callable[[Params], Any] | Converter
     dims: Mapping[str, DimValue]
     inputs: tuple[Tensor, ...]
     inputs_as: Mapping[str, str] = field(default_factory=dict)
@@ -528,7 +561,9 @@ class LayerPair:
             unfixed = [d for d in self.dims if d not in params]
             if unfixed:
                 raise SpecError(f"Pair {self.name!r}: bench size {size!r} must fix every dim; missing {unfixed}")
-        if isinstance(self.weights, str):
+        if self.converted:
+            self._check_converter()
+        elif isinstance(self.weights, str):
             if self.weights != AUTO:
                 raise SpecError(f"Pair {self.name!r}: weights is a mapping or {AUTO!r}. Received: {self.weights!r}")
         else:
@@ -539,6 +574,20 @@ class LayerPair:
         if sides:
             raise SpecError(f"Pair {self.name!r}: side_kwargs is keyed 'torch' and 'tf'. Received: {sides}")
 
+    def _check_converter(self) -> None:
+        if self.weights:
+            raise SpecError(f"Pair {self.name!r}: a converter pair's weight map is probed off its converter; leave "
+                            f"weights= out. Received: weights={self.weights!r}")
+        unsupported = [c for c in self.checks if c not in CONVERTER_CHECKS]
+        if unsupported:
+            raise SpecError(f"Pair {self.name!r}: checks {unsupported} move values from TF back through a weight map, "
+                            f"which a probed converter does not give; a converter pair checks {CONVERTER_CHECKS}")
+
+    @property
+    def converted(self) -> bool:
+        """Whether the Keras side is made from the torch side's weights by a :class:`Converter`."""
+        return isinstance(self.tf, Converter)
+
     @property
     def dropped_outputs(self) -> frozenset[str]:
         """torch output keys declared without a TF counterpart (``outputs={key: None}``)."""
@@ -546,8 +595,9 @@ class LayerPair:
 
     @property
     def auto_weights(self) -> bool:
-        """Whether the weight map is resolved by the atlas when the layers are built (``weights="auto"``)."""
-        return isinstance(self.weights, str)
+        """Whether the weight map is resolved when the layers are built: by the atlas (``weights="auto"``) or by
+        probing a converter; either way every record lists the map it used."""
+        return isinstance(self.weights, str) or self.converted
 
     def convention(self, side: str) -> tuple[str, tuple[str, ...], tuple[tuple[str, Any], ...]]:
         """How ``side`` is called: the inputs' style, each tensor's key, and its fixed keyword arguments."""
@@ -585,7 +635,8 @@ class LayerPair:
             "inputs": [{"name": t.name, "shape": list(t.shape), "layout": t.layout, "dtype": t.dtype}
                    for t in self.inputs],
             "outputs": dict(self.outputs),
-            "weights": self.weights if self.auto_weights else
+            "weights": {"converter": self.tf.name} if isinstance(self.tf, Converter) else
+            self.weights if self.auto_weights else
             {k: {"tf": list(v.paths) if len(v.paths) > 1 else v.tf, "transform": v.transform.name}
              if isinstance(v, Link) else {"torch_only": v.reason} for k, v in self.weights.items()},
             "modes": list(self.modes),

@@ -17,14 +17,14 @@ from typing import Any
 import numpy as np
 from hypothesis import HealthCheck, find, settings
 
-from harness import bridge
+from harness import bridge, converters
 from harness.atlas.match import Mapping, entry_source, map_layers
 from harness.cases import Case, draw_params
 from harness.engine import draw_inputs, side_call
 from harness.layouts import layout_of
 from harness.spec import LayerPair
 
-__all__ = ["Comparison", "build", "compare", "params_for"]
+__all__ = ["Comparison", "build", "compare", "params_for", "probed"]
 
 
 def params_for(pair: LayerPair, fixed: MappingABC[str, Any]) -> dict[str, Any]:
@@ -124,3 +124,30 @@ def map_pair(pair: LayerPair, fixed: MappingABC[str, Any]) -> tuple[Mapping, dic
     params = params_for(pair, fixed)
     th, tf, run = build(pair, params)
     return map_layers(th, tf, run), params, th, tf
+
+
+def probed(pair: LayerPair, fixed: MappingABC[str, Any]) -> tuple[str, int]:
+    """A converter pair's map at ``fixed`` dims, read off its converter (float32, CPU), as ``conform map`` prints it.
+
+    Returns the text and how many findings it holds: gaps between the parameter sets, or the
+    arithmetic that refuses a map.
+    """
+    from harness.sides import tf_side, torch_side
+
+    params = params_for(pair, fixed)
+    case = Case(params, "normal", 0)
+    inputs = draw_inputs(pair, case, np.random.default_rng(0), "float32")
+    tf_inputs = [layout_of(s.layout, x.ndim).forward(x) for s, x in zip(pair.inputs, inputs, strict=True)]
+    kwargs = {name: params[name] for name in pair.call_args}
+    th = torch_side.build(pair.torch, params, "float32", "cpu", 0, pair.convention("torch"))
+
+    def convert() -> Any:
+        return tf_side.build(lambda _: pair.tf.convert(th), params, "float32", tf_inputs, kwargs, pair.convention("tf"))
+
+    try:
+        index = converters.probe(pair.name, pair.tf.name, th, convert, "float32")
+    except converters.ConverterMapError as exc:
+        return f"# {exc}", len(exc.problems)
+    model = convert()
+    keys = [k for k, v in tf_side.state(model).items() if np.issubdtype(v.dtype, np.floating)]
+    return converters.render(index, keys, tf_side.attribute_paths(model)), len(index.gaps())

@@ -164,6 +164,8 @@ def evaluate(target: Any, case: Case, dtype: str, policy: Policy, localise: bool
     graph = target.mode == "graph"
     cpu = _CpuTwin(target, case, dtype, tw.th) if target.device != "cpu" else None
     tally = Tally(policy)
+    for name, note in tw.findings:  # what the weight transfer itself got wrong: a converter that rounds
+        tally.flag(name, False, note)
     for call in range(1, pair.calls + 1):
         last = call == pair.calls
         run = run_both(target, tw, dtype, case, grad and last, localise and last and not graph)

@@ -32,8 +32,8 @@ from harness.sides import (
 )
 
 __all__ = [
-    "COMPILER", "CUDNN_EVAL_RNN", "build", "compilations", "cudnn_for", "entries", "load", "low_precision_ops",
-    "observe", "reloaded", "run", "sgd", "state", "step", "undeclared",
+    "COMPILER", "CUDNN_EVAL_RNN", "build", "compilations", "cudnn_for", "entries", "floating", "load",
+    "low_precision_ops", "observe", "reloaded", "run", "sgd", "state", "step", "undeclared",
 ]
 
 COMPILER = "torch.compile(backend='inductor')"
@@ -126,6 +126,26 @@ def entries(obj: Any) -> dict[str, Entry]:
         return {}
     trainable = {n for n, p in obj.named_parameters() if p.requires_grad}
     return {n: Entry(tuple(v.shape), n in trainable) for n, v in obj.state_dict(keep_vars=True).items()}
+
+
+def floating(obj: Any) -> dict[str, bool]:
+    """Every floating ``state_dict`` entry once, and whether it is trainable: what a converter reads of the module.
+
+    A tied weight (one parameter under two names, ``lm_head.weight`` and ``embed_tokens.weight``)
+    is listed once, under its first name, as ``named_parameters`` names it: it is one set of
+    values to draw, to probe and to take a gradient for. Integer buffers (position ids) are no weights.
+    """
+    t = torch()
+    if not isinstance(obj, t.nn.Module):
+        return {}
+    trainable = {id(p) for p in obj.parameters() if p.requires_grad}
+    found: dict[str, bool] = {}
+    seen: set[int] = set()
+    for name, value in obj.state_dict(keep_vars=True).items():
+        if value.is_floating_point() and id(value) not in seen:
+            seen.add(id(value))
+            found[name] = id(value) in trainable
+    return found
 
 
 def state(obj: Any) -> dict[str, np.ndarray]:
@@ -239,7 +259,7 @@ def run(
     xs = _inputs(inputs, device, want_grad)
     if isinstance(obj, t.nn.Module):
         obj.train(mode == "train")
-        params = dict(obj.named_parameters())
+        params = {n: p for n, p in obj.named_parameters() if p.requires_grad}  # a frozen one has no gradient
     else:
         params = {}
     fn = _compiled(obj) if mode == "graph" else obj
