@@ -297,15 +297,15 @@ class _Floors:
         if self.worst is not None and record.verdict == "pass":
             w = self.worst
             why = "in every example (SGD compounds rounding)" if self.always else \
-                "where an example exceeded the fixed float64 tolerance"
+                f"where an example exceeded the fixed {record.dtype} tolerance"
             record.message = "\n".join(x for x in (record.message, (
                 f"judged against the measured noise floor {why}: {self.judged} example(s); the worst, "
                 f"{w['tensor']}, differs by {w['error']:.3g} = {w['headroom']:.3g} x the allowed {noise.K:g} x floor "
                 f"(one ulp of every drawn value moves torch by {w['sides'][0]:.3g}, tf by {w['sides'][1]:.3g})")) if x)
         if self.unstable:
             record.message = "\n".join(x for x in (record.message, (
-                f"no noise floor for {', '.join(sorted(self.unstable)[:4])}: one ulp moves it by more than "
-                f"{noise.UNSTABLE:.2g} x its scale (not rounding), so the fixed tolerance stands")) if x)
+                f"no noise floor for {', '.join(sorted(self.unstable)[:4])}: one ulp moves it by more than half "
+                "its digits (not rounding), so the fixed tolerance stands")) if x)
         return out
 
 

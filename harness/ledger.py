@@ -266,6 +266,15 @@ DEFECTS: tuple[Defect, ...] = (
         Signature(("gradient", "forward"), modes=("graph",), verdicts=("error",), classes=("Conv3d",),
                   message=r"LoweringException|Invalid ranges")),
     Defect(
+        "torch-inductor-cache-cpu-capability", "torch", "torch", ("torch 2.13.0",),
+        "torch's Inductor reuses CPU kernels compiled for another ATen CPU capability: its cache key misses "
+        "ATEN_CPU_CAPABILITY, so a process at the default capability gets AVX-512 kernel source it cannot compile "
+        "('at::vec' has not been declared)",
+        "conform robust --configs default-1t (graph-mode records, after a run at the machine's own capability)",
+        "each capability compiles its own kernels", "CppCompileError in the second process",
+        Signature(("forward", "gradient", "state"), modes=("graph",), verdicts=("error",),
+                  message=r"CppCompileError|'at::vec' has not been declared")),
+    Defect(
         "keras-hub-resnet-float32-input", "keras-hub", "keras-hub", ("keras-hub 0.32.0",),
         "keras_hub's ResNetBackbone declares its image Input without a dtype, so a float64 model rounds every "
         "image to float32 on entry",

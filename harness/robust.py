@@ -17,7 +17,9 @@ The *base* configuration (this machine as it is) runs the whole selection. A rec
 against a noise floor (:mod:`harness.noise`), or did not pass; every other configuration runs
 the sensitive records again, and a record whose verdict differs from the base's is a finding:
 ``conform robust`` exits 1 and names it. Each configuration is a ``conform run`` process of
-its own, since the kernels are chosen when the frameworks load.
+its own, since the kernels are chosen when the frameworks load, and each kernel set compiles
+into an inductor cache of its own: inductor's cache key misses the capability, and reuses
+kernels compiled for another one (ledger: ``torch-inductor-cache-cpu-capability``).
 """
 
 from __future__ import annotations
@@ -32,10 +34,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.environment import compile_caches
 from harness.results import Record, ResultsError, read_directory
 
-__all__ = ["SENSITIVE_HEADROOM", "Config", "configurations", "differences", "main_configuration", "robust", "sensitive",
-           "text"]
+__all__ = ["SENSITIVE_HEADROOM", "Config", "configurations", "differences", "environment", "main_configuration",
+           "robust", "sensitive", "text"]
 
 SENSITIVE_HEADROOM = 0.01
 _XLA_ISA = {"default": "SSE4_2", "avx2": "AVX2", "avx512": "AVX512"}
@@ -106,8 +109,18 @@ def differences(base: Sequence[Record], others: Mapping[str, Sequence[Record]]) 
     return found
 
 
-def _run(config: Config, run_args: Sequence[str], out: Path, keys: Path | None) -> int:
+def environment(config: Config) -> dict[str, str]:
+    """The process environment of a configuration's run: this one's, its settings, and a kernel set's own
+    inductor cache (inductor's cache key misses the capability: ledger ``torch-inductor-cache-cpu-capability``)."""
     env = {**os.environ, **config.env}
+    capability = config.env.get("ATEN_CPU_CAPABILITY")
+    if capability:
+        env["TORCHINDUCTOR_CACHE_DIR"] = f"{compile_caches()['torch_inductor']['directory']}-{capability}"
+    return env
+
+
+def _run(config: Config, run_args: Sequence[str], out: Path, keys: Path | None) -> int:
+    env = environment(config)
     command = [sys.executable, "-m", "harness", "run", *run_args, "--out", str(out), "--overwrite", "--fail-on",
                "fail,error"]
     if keys is not None:

@@ -28,6 +28,15 @@ def test_the_configurations_are_those_this_cpu_offers_the_base_first():
     assert avx2.env == {"ATEN_CPU_CAPABILITY": "avx2", "CONFORM_THREADS": "1", "XLA_FLAGS": "--xla_cpu_max_isa=AVX2"}
 
 
+def test_each_kernel_set_compiles_into_an_inductor_cache_of_its_own(monkeypatch):
+    monkeypatch.delenv("TORCHINDUCTOR_CACHE_DIR", raising=False)
+    configs = {c.name: c for c in robust.configurations(ZEN4)}
+    base, default, mkl = (robust.environment(configs[n]) for n in ("base", "default-1t", "mkl-compatible"))
+    assert "TORCHINDUCTOR_CACHE_DIR" not in base and "TORCHINDUCTOR_CACHE_DIR" not in mkl  # the machine's own
+    assert default["TORCHINDUCTOR_CACHE_DIR"].endswith("-default") and default["ATEN_CPU_CAPABILITY"] == "default"
+    assert robust.environment(configs["avx2-2t"])["TORCHINDUCTOR_CACHE_DIR"].endswith("-avx2")
+
+
 def _record(name: str, verdict: str = "pass", headroom: float = 0.0, floor: bool = False) -> Record:
     return Record(pair=name, check="forward", dtype="float64", device="cpu", mode="eval", verdict=verdict,
                   per_example=[{"headroom": headroom}], noise_floor={"k": 16} if floor else None)
