@@ -76,7 +76,7 @@ def _pair(name: str, block: str) -> LayerPair:
         dims=DIMS, inputs=(Tensor("pixel_values", ("batch", 3, "size", "size"), layout="channels_first"),),
         weights=weights(block), output_layout="channels_first",
         outputs={"last_hidden_state": "", "pooler_output": None},
-        known_divergences=tuple(ledger.declared("keras-hub-resnet-float32-input", check, dtypes=("float64",))
+        known_divergences=tuple(ledger.declared("keras-hub-image-input-float32", check, dtypes=("float64",))
                                 for check in ("forward", "gradient")),
         checks=("forward", "gradient", "serialization"),
         description=f"the whole backbone with {block} blocks, two stages of drawn depth",

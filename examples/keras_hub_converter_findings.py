@@ -27,7 +27,8 @@ formula says. Found with keras-hub 0.32.0, transformers 5.24.0, tensorflow-cpu 2
 
 Run:  python examples/keras_hub_converter_findings.py [NAME ...]   (default: every one)
 Exit status: 1 while any named defect is present, 0 once every one is fixed, 77 (with the reason
-printed) when this environment cannot run them (transformers, keras-hub or safetensors missing).
+printed) when this environment cannot run them (transformers, keras-hub or safetensors missing); 2 on
+an unknown name or an unexpected error. The ledger (harness/ledger.py) runs one NAME at a time.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ try:
     import tensorflow as tf
     import transformers
 except ImportError as missing:
-    print(f"cannot run here: {missing} (install the models extra: transformers, keras-hub, safetensors)")
+    print(f"not runnable here: {missing} (install the models extra: transformers, keras-hub, safetensors)")
     sys.exit(CANNOT_RUN)
 
 TEXT = {"vocab_size": 16, "hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 2,
@@ -219,9 +220,16 @@ def main(names: list[str]) -> int:
         found, evidence = CHECKS[name]()
         present += found
         print(f"{name:<24} {'PRESENT' if found else 'fixed  '}  {evidence}")
-    print("\ndefect present" if present else "\nfixed")
+    ran = ", ".join(names or CHECKS)
+    print(f"\nbug present: {present} of {len(names or CHECKS)} ({ran})" if present else f"\nfixed: {ran}")
     return 1 if present else 0
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    try:
+        sys.exit(main(sys.argv[1:]))
+    except Exception:  # noqa: BLE001 - an unexpected error is not a defect's verdict
+        import traceback
+
+        traceback.print_exc()
+        sys.exit(2)

@@ -22,7 +22,7 @@ import functools
 
 from hypothesis import strategies as st
 
-from harness import KnownDivergence, LayerPair, Origin, Stage, Tensor, from_pretrained
+from harness import KnownDivergence, LayerPair, Origin, Stage, Tensor, from_pretrained, ledger
 
 
 def _origin(checkpoint: str, backbone: str) -> Origin:
@@ -52,68 +52,18 @@ def checkpoint(cls_name: str, config_name: str, *, base: bool = True, **config):
     return (_as_base(cls) if base else cls)(getattr(transformers, config_name)(**{**settings, **config}))
 
 
-FINDINGS = "examples/keras_hub_converter_findings.py"
+# --- the findings: converter and framework defects, each a ledger entry (harness/ledger.py), declared where it bites
+# (reproduced by examples/keras_hub_converter_findings.py NAME, or the entry's own script) ---------------------------
+
+def epsilon(defect: str) -> tuple[KnownDivergence, ...]:
+    """An epsilon the converter loses: always beyond float64's tolerance, beyond float32's on some draws only
+    (float32 resolves it only where the normalised activations are small)."""
+    return (ledger.declared(defect, "forward", dtypes=("float64",)),
+            ledger.declared(defect, "forward", dtypes=("float32",), strict=False))
 
 
-def reproduce(name: str) -> str:
-    return f"Reproduce: python {FINDINGS} {name}"
-
-
-# --- the findings: converter and framework defects, each declared where it bites --------------------------------------
-
-BERT_GELU = ("convert_bert.py does not read the checkpoint's hidden_act, and keras_hub's BertBackbone computes the "
-             "tanh GELU: BERT checkpoints (hidden_act='gelu', the exact GELU, in every release) are converted to a "
-             "model with another activation, 1e-4..1e-3 apart at O(1) pre-activations. " + reproduce("bert_gelu"))
-ROBERTA_EPS = ("keras_hub's RobertaBackbone hard-codes layer norm epsilon 1e-5 (roberta-base's) and convert_roberta.py "
-               "does not read layer_norm_eps: a checkpoint with another one (RobertaConfig's default is 1e-12) is "
-               "converted wrongly. " + reproduce("roberta_norm_eps"))
-ROBERTA_TOKEN_TYPE = ("convert_roberta.py drops roberta.embeddings.token_type_embeddings, whose row 0 HF RoBERTa adds "
-                      "to every token: zero in the released checkpoints, learned in a fine-tuned one, which is then "
-                      "converted without it. " + reproduce("roberta_token_type"))
-LLAMA3_EPS = ("convert_llama3.py does not carry rms_norm_eps over: the backbone keeps its default 1e-6, where the "
-              "Llama 3 releases have 1e-5. " + reproduce("llama3_norm_eps"))
-LLAMA3_ROPE = ("convert_llama3.py reads Llama 3's rope scaling from config['rope_scaling'], which transformers 5 "
-               "writes as config['rope_parameters']: a Llama 3.1+ checkpoint saved with transformers 5 is converted "
-               "without its rope scaling (every position past 0 rotates by other frequencies). "
-               + reproduce("llama3_rope_scaling"))
-MISTRAL_FLOAT16 = ("convert_mistral.py rounds every weight through float16 (hook_fn=... astype(np.float16)) whatever "
-                   "the checkpoint's and the model's dtype: the converted model computes with float16-precision "
-                   "weights, 1e-4..1e-3 relative apart; the gradient records name each rounded variable. "
-                   + reproduce("mistral_float16"))
-QWEN3_QK_EPS = ("keras_hub's Qwen3 decoder builds its attention without layer_norm_epsilon, so the query and key norms "
-                "use Qwen3Attention's default 1e-5 whatever the checkpoint's rms_norm_eps (1e-6 in the Qwen3 "
-                "releases). " + reproduce("qwen3_qk_norm_eps"))
-GEMMA_CONFIG = ("convert_gemma.py does not carry rms_norm_eps over and keras_hub's Gemma attention hard-codes rope "
-                "max_wavelength 10000: the backbone keeps 1e-6 and 10000, the Gemma releases' values, so a checkpoint "
-                "with others is converted wrongly. " + reproduce("gemma_config"))
-VIT_EPS = ("convert_vit.py does not carry layer_norm_eps over: the backbone keeps its default 1e-6, where ViT "
-           "checkpoints have 1e-12 (the effect grows as activations shrink). " + reproduce("vit_norm_eps"))
-# float64: what computes in float32 inside a float64 model
-TF_GELU = ("tf.nn.gelu rounds its constants through float32 in a float64 run (nn_ops.py: math_ops.cast(0.044715, "
-           "dtype), math_ops.cast(0.7071067811865476, dtype)): 1e-10..1e-8 apart, beyond the float64 tolerance on "
-           "draws with large activations only. " + reproduce("tf_gelu_float32"))
-ATTENTION_SCALE = ("Keras's dot_product_attention on TF multiplies the logits by tf.cast(scale, dtype) of a Python "
-                   "float, which is a float32 constant: in a float64 run 1/sqrt(head_dim) is rounded to float32 (exact "
-                   "where head_dim is a power of 4), 1e-9..1e-8 apart. " + reproduce("keras_attention_scale"))
-FLOAT32_NORMS = ("Both libraries compute parts of these decoders in float32 inside a float64 model, at different "
-                 "places: transformers' RMS norms (hidden_states.to(torch.float32)) and rotary cos/sin, keras_hub's "
-                 "RMS norms (ops.cast(x, 'float32')), rotary embeddings and gate activations; the two float64 models "
-                 "differ by float32 rounding (1e-8..1e-6), and the record names each side's float32 operations. "
-                 + reproduce("rms_norm_float32"))
-FLOAT32_INPUT = ("keras_hub's ViT, DeiT and DINOv2 backbones build their keras.Input with floatx (float32) whatever "
-                 "the dtype policy: float64 images are rounded to float32 on entry. "
-                 + reproduce("keras_hub_float32_input"))
-
-
-def epsilon(reason: str) -> tuple[KnownDivergence, ...]:
-    """An epsilon the converter loses: always beyond float64's tolerance, beyond float32's on some draws only."""
-    return (KnownDivergence("forward", reason, dtypes=("float64",)),
-            KnownDivergence("forward", reason + " (float32 resolves it only where the normalised activations are "
-                                                "small)", dtypes=("float32",), strict=False))
-
-
-def in_float64(reason: str, strict: bool = True, **scope) -> tuple[KnownDivergence, ...]:
-    return tuple(KnownDivergence(check, reason, dtypes=("float64",), strict=strict, **scope)
+def in_float64(defect: str, strict: bool = True, **scope) -> tuple[KnownDivergence, ...]:
+    return tuple(ledger.declared(defect, check, dtypes=("float64",), strict=strict, **scope)
                  for check in ("forward", "gradient"))
 
 
@@ -121,8 +71,9 @@ def head_dim_2(p) -> bool:
     return p["head_dim"] == 2
 
 
-SCALED_ATTENTION = in_float64(ATTENTION_SCALE, strict=False, where=head_dim_2)  # non-strict: a single key hides it
-GELU = (*in_float64(TF_GELU, strict=False), *SCALED_ATTENTION)
+# non-strict: a single key hides it
+SCALED_ATTENTION = in_float64("keras-mha-scale-float32", strict=False, where=head_dim_2)
+GELU = (*in_float64("tf-gelu-tanh-float32-constant", strict=False), *SCALED_ATTENTION)
 
 
 MAX_SEQ = 6
@@ -170,7 +121,8 @@ bert_converter = LayerPair(name="bert_converter", torch=hf_bert, **BERT, **GRAPH
                            description="BertModel -> BertBackbone, any depth, localised per encoder layer")
 bert_converter_exact_gelu = LayerPair(
     name="bert_converter_exact_gelu", torch=lambda p: hf_bert(p, hidden_act="gelu"), **BERT, **FINDING,
-    known_divergences=(KnownDivergence("forward", BERT_GELU),), description="the released BERTs' activation")
+    known_divergences=(ledger.declared("keras-hub-bert-gelu", "forward"),),
+    description="the released BERTs' activation")
 
 
 def hf_roberta(p, trained_token_type: bool = False, layer_norm_eps: float = 1e-5):
@@ -193,11 +145,11 @@ ROBERTA = {"origin": _origin("RobertaForMaskedLM", "RobertaBackbone"), "tf": fro
 roberta_converter = LayerPair(name="roberta_converter", torch=hf_roberta, **ROBERTA, **EVAL, known_divergences=GELU)
 roberta_converter_token_type = LayerPair(
     name="roberta_converter_token_type", torch=lambda p: hf_roberta(p, trained_token_type=True), **ROBERTA,
-    **FINDING, known_divergences=(KnownDivergence("forward", ROBERTA_TOKEN_TYPE),),
+    **FINDING, known_divergences=(ledger.declared("keras-hub-roberta-token-type", "forward"),),
     description="a fine-tuned RoBERTa's token-type embedding")
 roberta_converter_norm_eps = LayerPair(
     name="roberta_converter_norm_eps", torch=lambda p: hf_roberta(p, layer_norm_eps=1e-12), **ROBERTA, **FINDING,
-    known_divergences=epsilon(ROBERTA_EPS), description="RobertaConfig's default layer_norm_eps")
+    known_divergences=epsilon("keras-hub-roberta-norm-eps"), description="RobertaConfig's default layer_norm_eps")
 
 
 def hf_distilbert(p):
@@ -256,7 +208,7 @@ DECODER = {
 }
 DECODING = {**TOKENS, "side_kwargs": {"torch": {"use_cache": False}},
             "stages": (Stage("decoder_layer", "model.layers.*", "transformer_layers.*"),),
-            "known_divergences": in_float64(FLOAT32_NORMS)}
+            "known_divergences": in_float64("keras-hub-rms-norm-float32")}
 
 
 def decoder(cls_name: str, config_name: str, p, **config):
@@ -278,7 +230,7 @@ LLAMA3 = {"origin": _origin("LlamaForCausalLM", "Llama3Backbone"), "tf": from_pr
 llama3_converter = LayerPair(name="llama3_converter", torch=hf_llama, **LLAMA3, **GRAPH)
 llama3_converter_norm_eps = LayerPair(
     name="llama3_converter_norm_eps", torch=lambda p: hf_llama(p, rms_norm_eps=1e-5),
-    **{**LLAMA3, **FINDING, "known_divergences": epsilon(LLAMA3_EPS)},
+    **{**LLAMA3, **FINDING, "known_divergences": epsilon("keras-hub-llama3-norm-eps")},
     description="the Llama 3 releases' rms_norm_eps")
 # Llama 3.1's factors, its 8192-token pretraining length shrunk with the model: every wavelength past 4 is scaled
 LLAMA3_SCALING = {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
@@ -286,7 +238,7 @@ LLAMA3_SCALING = {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0, 
 llama3_converter_rope_scaling = LayerPair(
     name="llama3_converter_rope_scaling",
     torch=lambda p: hf_llama(p, rope_parameters={**LLAMA3_SCALING, "rope_theta": p["rope_theta"]}),
-    **{**LLAMA3, **FINDING, "known_divergences": (KnownDivergence("forward", LLAMA3_ROPE),)},
+    **{**LLAMA3, **FINDING, "known_divergences": (ledger.declared("keras-hub-llama3-rope-scaling", "forward"),)},
     description="Llama 3.1's rope scaling, as transformers 5 writes it")
 
 
@@ -299,8 +251,8 @@ mistral_converter = LayerPair(
     name="mistral_converter", origin=_origin("MistralForCausalLM", "MistralBackbone"), torch=hf_mistral,
     tf=from_pretrained("MistralBackbone"),
     dims={**DECODER, "tied": False, "window": st.sampled_from([4096, 2]), "eps": st.sampled_from([1e-6, 1e-5])},
-    **{**DECODING, **EVAL, "known_divergences": (KnownDivergence("forward", MISTRAL_FLOAT16),
-                                                 KnownDivergence("gradient", MISTRAL_FLOAT16))},
+    **{**DECODING, **EVAL, "known_divergences": (ledger.declared("keras-hub-mistral-float16", "forward"),
+                                                 ledger.declared("keras-hub-mistral-float16", "gradient"))},
     description="Mistral's sliding window drawn below and above the sequence length")
 
 
@@ -324,7 +276,7 @@ QWEN3 = {"origin": _origin("Qwen3ForCausalLM", "Qwen3Backbone"), "tf": from_pret
 qwen3_converter = LayerPair(name="qwen3_converter", torch=hf_qwen3, **QWEN3, **EVAL)
 qwen3_converter_qk_norm_eps = LayerPair(
     name="qwen3_converter_qk_norm_eps", torch=lambda p: hf_qwen3(p, rms_norm_eps=1e-6),
-    **{**QWEN3, **FINDING, "known_divergences": epsilon(QWEN3_QK_EPS)},
+    **{**QWEN3, **FINDING, "known_divergences": epsilon("keras-hub-qwen3-qk-norm-eps")},
     description="the Qwen3 releases' rms_norm_eps")
 
 
@@ -340,7 +292,7 @@ gemma_converter = LayerPair(name="gemma_converter", torch=hf_gemma, **GEMMA, **E
 gemma_converter_config = LayerPair(
     name="gemma_converter_config",
     torch=lambda p: hf_gemma(p, rms_norm_eps=1e-5, rope_parameters={"rope_type": "default", "rope_theta": 500000.0}),
-    **{**GEMMA, **FINDING, "known_divergences": (KnownDivergence("forward", GEMMA_CONFIG),)},
+    **{**GEMMA, **FINDING, "known_divergences": (ledger.declared("keras-hub-gemma-config", "forward"),)},
     description="a Gemma checkpoint with another rms_norm_eps and rope_theta")
 
 
@@ -359,7 +311,7 @@ VISION = {
 IMAGES = {"inputs": (Tensor("images", ("batch", 3, "image", "image"), layout="channels_first",
                             torch_key="pixel_values"),),
           "inputs_as": {"torch": "kwargs", "tf": "dict"}, "outputs": {"last_hidden_state": ""},
-          "known_divergences": in_float64(FLOAT32_INPUT)}
+          "known_divergences": in_float64("keras-hub-image-input-float32")}
 
 
 def vision(cls_name: str, config_name: str, p, **config):
@@ -379,7 +331,7 @@ VIT = {"origin": _origin("ViTForImageClassification", "ViTBackbone"), "tf": from
 vit_converter = LayerPair(name="vit_converter", torch=hf_vit, **VIT, **GRAPH)
 vit_converter_norm_eps = LayerPair(
     name="vit_converter_norm_eps", torch=lambda p: hf_vit(p, layer_norm_eps=1e-12),
-    **{**VIT, **FINDING, "known_divergences": epsilon(VIT_EPS)},
+    **{**VIT, **FINDING, "known_divergences": epsilon("keras-hub-vit-norm-eps")},
     description="the ViT releases' layer_norm_eps")
 
 

@@ -168,6 +168,7 @@ def _parser() -> argparse.ArgumentParser:
 
     findings = sub.add_parser("findings", help="the ledger of framework defects the harness has found: list them, "
                                                "re-check each against the installed versions, or write a bug report")
+    findings.add_argument("ids", nargs="*", metavar="ID", help="the entries to list or check (default: every one)")
     findings.add_argument("--check", action="store_true",
                           help="run every reproducer here: present, fixed or not runnable; exit 1 if a defect marked "
                                "fixed is back")
@@ -226,16 +227,20 @@ def _findings(args: argparse.Namespace) -> int:
         print(ledger.report(args.report, {"python": env["python"], "platform": env["platform"], "cpu": env["cpu"],
                                           **env["packages"]}))
         return 0
+    try:
+        chosen = [ledger.entry(i) for i in args.ids] or list(ledger.DEFECTS)
+    except ValueError as exc:
+        return _usage(str(exc))
     if not args.check:
         if args.format == "json":
             print(json.dumps([{**d.to_json(), "seen": list(d.seen), "fixed_in": d.fixed_in, "found_by": d.found_by,
-                               "upstream": d.upstream} for d in ledger.DEFECTS], indent=2))
+                               "upstream": d.upstream} for d in chosen], indent=2))
             return 0
-        for d in ledger.DEFECTS:
+        for d in chosen:
             print(f"{d.id}  [{d.framework}; seen in {', '.join(d.seen)}]\n    {d.summary}\n    reproduce: {d.command}")
-        print(f"{len(ledger.DEFECTS)} defects")
+        print(f"{len(chosen)} defects")
         return 0
-    results = ledger.check()
+    results = ledger.check(chosen)
     if args.out:
         Path(args.out).mkdir(parents=True, exist_ok=True)
         (Path(args.out) / ledger.FINDINGS_FILE).write_text(json.dumps(results, indent=2))

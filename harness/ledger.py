@@ -29,7 +29,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -125,15 +125,17 @@ class Defect:
     signature: Signature
     fixed_in: str | None = None
     upstream: str = "no report found"
-    notes: tuple[str, ...] = field(default_factory=tuple)
+    script: str | None = None
+    args: tuple[str, ...] = ()
 
     @property
     def reproducer(self) -> str:
-        return f"examples/findings/{self.id.replace('-', '_')}.py"
+        """The script that reproduces it: its own under examples/findings/, or a shared one given ``args``."""
+        return self.script or f"examples/findings/{self.id.replace('-', '_')}.py"
 
     @property
     def command(self) -> str:
-        return f"python {self.reproducer}"
+        return " ".join(("python", self.reproducer, *self.args))
 
     @property
     def reason(self) -> str:
@@ -216,6 +218,10 @@ def _bilinear(found: Evidence) -> bool:
 
 
 _ROUNDING = {"dtypes": ("float64",), "float32_sized": True}
+# A converter's defect shows as an ordinary difference of the backbone it converted, which a signature could not tell
+# from a user's own converter slip: recognised only where a pair declares it (and re-checked by its script).
+_DECLARED_ONLY = Signature(())
+_CONVERTER_FINDINGS = "examples/keras_hub_converter_findings.py"
 DEFECTS: tuple[Defect, ...] = (
     Defect(
         "tf-gelu-exact-float64", "tensorflow", "tensorflow", ("tensorflow 2.21.0",),
@@ -275,12 +281,13 @@ DEFECTS: tuple[Defect, ...] = (
         Signature(("forward", "gradient", "state"), modes=("graph",), verdicts=("error",),
                   message=r"CppCompileError|'at::vec' has not been declared")),
     Defect(
-        "keras-hub-resnet-float32-input", "keras-hub", "keras-hub", ("keras-hub 0.32.0",),
-        "keras_hub's ResNetBackbone declares its image Input without a dtype, so a float64 model rounds every "
-        "image to float32 on entry",
+        "keras-hub-image-input-float32", "keras-hub", "keras-hub", ("keras-hub 0.32.0",),
+        "keras_hub's vision backbones (ResNet, VGG, DenseNet, ViT, DeiT, DINOv2, MiT) declare their image Input "
+        "without a dtype, so a float64 model rounds every image to float32 on entry",
         "conform run --pairs-from examples/hf_resnet.py --dtype float64",
         "a float64 input under a float64 dtype policy", "inputs[0].dtype == 'float32'",
-        Signature(("forward", "gradient"), classes=("ResNetBackbone",), **_ROUNDING)),
+        Signature(("forward", "gradient"), classes=("ResNetBackbone", "VGGBackbone", "DenseNetBackbone", "ViTBackbone",
+                                                    "DeiTBackbone", "DINOV2Backbone", "MiTBackbone"), **_ROUNDING)),
     Defect(
         "tf-leaky-relu-alpha-float32", "tensorflow", "tensorflow", ("tensorflow 2.21.0",),
         "TF's LeakyRelu op keeps its slope as a 32-bit float attribute, so a float64 LeakyReLU(0.01) multiplies "
@@ -305,6 +312,33 @@ DEFECTS: tuple[Defect, ...] = (
         "conform run --pairs-from examples/hf_bert.py --pairs bert_keras_add_bias",
         "NumPy broadcasting (the (k, 1) operand along the last two axes)", "the operand added along axis 1",
         Signature(("forward", "gradient", "train_step"), classes=("EinsumDense",), where=_einsum_bias_column)),
+    *(Defect(f"keras-hub-{name.replace('_', '-')}", "keras-hub", "keras-hub", ("keras-hub 0.32.0",), summary,
+             f"conform run --pairs-from examples/keras_hub_converters.py --pairs {pair}", expected, actual,
+             _DECLARED_ONLY, script=_CONVERTER_FINDINGS, args=(name,))
+      for name, pair, summary, expected, actual in (
+          ("bert_gelu", "bert_gelu", "keras_hub's BERT converter ignores hidden_act and BertBackbone computes the "
+           "tanh GELU: released BERTs' exact GELU becomes the tanh one", "the checkpoint's GELU", "tanh GELU"),
+          ("roberta_token_type", "roberta_token_type", "keras_hub's RoBERTa converter drops "
+           "roberta.embeddings.token_type_embeddings (zero in releases, learned in fine-tuned checkpoints)",
+           "the token-type row added to every token", "dropped"),
+          ("roberta_norm_eps", "roberta_norm_eps", "keras_hub's RobertaBackbone hard-codes layer norm epsilon 1e-5 "
+           "and the converter ignores layer_norm_eps", "the checkpoint's epsilon", "1e-5"),
+          ("llama3_norm_eps", "llama3_norm_eps", "keras_hub's Llama 3 converter does not carry rms_norm_eps over "
+           "(1e-6 kept where Llama 3 uses 1e-5)", "the checkpoint's epsilon", "1e-6"),
+          ("llama3_rope_scaling", "llama3_rope_scaling", "keras_hub's Llama 3 converter reads rope_scaling, which "
+           "transformers 5 writes as rope_parameters: a Llama 3.1+ checkpoint loses its rope scaling",
+           "the checkpoint's rope scaling", "none"),
+          ("mistral_float16", "mistral_float16", "keras_hub's Mistral converter rounds every weight through float16 "
+           "whatever the dtype", "the checkpoint's weights", "float16-rounded weights"),
+          ("qwen3_qk_norm_eps", "qwen3_qk_norm_eps", "keras_hub's Qwen3 builds its query and key norms with epsilon "
+           "1e-5 whatever the checkpoint's rms_norm_eps", "the checkpoint's epsilon", "1e-5"),
+          ("gemma_config", "gemma_config", "keras_hub's Gemma converter drops rms_norm_eps and its attention "
+           "hard-codes the rope wavelength 10000", "the checkpoint's epsilon and rope theta", "1e-6 and 10000"),
+          ("vit_norm_eps", "vit_norm_eps", "keras_hub's ViT converter does not carry layer_norm_eps over (1e-6 kept "
+           "where ViT uses 1e-12)", "the checkpoint's epsilon", "1e-6"),
+          ("rms_norm_float32", "llama3", "transformers' and keras_hub's RMS norms (and keras_hub's rotary "
+           "embeddings) compute in float32 inside a float64 model, at different places", "float64 throughout",
+           "float32 rounding, 1e-8..1e-6"))),
     Defect(
         "torch-nearest-exact-cuda-backward", "torch", "torch", ("torch 2.11.0+cu130",),
         "torch's CUDA backward of interpolate(mode='nearest-exact') when downsampling sends the gradient to "
@@ -356,7 +390,7 @@ def check(defects: Iterable[Defect] = DEFECTS, timeout: float = 300) -> list[dic
     for d in defects:
         version = _version(d.package)
         try:
-            done = subprocess.run([sys.executable, str(ROOT / d.reproducer)], capture_output=True, text=True,
+            done = subprocess.run([sys.executable, str(ROOT / d.reproducer), *d.args], capture_output=True, text=True,
                                   timeout=timeout, cwd=ROOT, check=False)
             code, lines = done.returncode, done.stdout.splitlines()
             # the verdict line; a framework's own log lines (TF prints some to stderr whatever is asked) are not it

@@ -30,7 +30,7 @@ float32-sized amount, the float64 probe naming the Keras side).
 Upstream: no keras_hub report found. Related: keras-team/keras#19332 (closed, stale: keras.Input
 defaults to floatx whatever the dtype policy; answered as intended, set floatx).
 
-Run:  .venv/bin/python examples/findings/keras_hub_resnet_float32_input.py   (about 8 s on 2 cores)
+Run:  .venv/bin/python examples/findings/keras_hub_image_input_float32.py   (about 8 s on 2 cores)
 Exit status: 1 while the defect is present (a ResNetBackbone built under a float64 dtype policy has
 a non-float64 image input), 0 once it is fixed, 77 (with the reason) where keras_hub, Keras or
 TensorFlow is not installed; 2 on an unexpected error.
