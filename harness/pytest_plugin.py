@@ -223,12 +223,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 def pytest_report_header(config: pytest.Config) -> str:
     """What each record runs, as given: the profile, the drawn examples, and the coverage cases on top of them."""
-    from harness.check import EXAMPLE_SHARE
+    from harness.check import EXAMPLE_SHARE, MIN_DRAWN
 
     profile = _profile(config)
     drawn = config.getoption("conform_max_examples") or settings.get_profile(profile).max_examples
     shares = ", ".join(f"{k} {v:.0%}" for k, v in EXAMPLE_SHARE.items())
-    return (f"conform: profile {profile}: {drawn} drawn examples per record ({shares} of them), derandomised: "
+    return (f"conform: profile {profile}: {drawn} drawn examples per record ({shares} of them, at least "
+            f"{min(MIN_DRAWN, drawn)}), derandomised: "
             f"{settings.get_profile(profile).derandomize}; on top, every record runs its coverage cases (the minimal "
             "case in each value regime, the wide case, the empty case where a dim can be 0); graph mode and "
             "serialization at most 3 layer configurations")

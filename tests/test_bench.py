@@ -8,8 +8,7 @@ as declared, every row says what it timed, and a slower candidate fails the comp
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+import os
 import time
 from pathlib import Path
 
@@ -19,16 +18,12 @@ from harness import devices, registry
 from harness.results import BENCHMARKS_FILE
 from harness.spec import Bench, LayerPair, SpecError
 from harness.timing import GPU_SIZE, LAUNCH_SHARE, WARMUP_CALLS, Workload, filled, workloads
+from tests.e2e import ROOT, conform
 
 PAIRS = ("raw_linear_002", "custom_conv2d_003")
 # Tiny rounds, and eager only outside the one run that shows both executions: these tests
 # check what the files say, not how fast anything is.
 FAST = ("--", "--benchmark-max-time=0.001", "--benchmark-min-rounds=2", "--bench-executions=eager")
-
-
-def conform(*args: str, cwd: Path, prelude: str = "") -> subprocess.CompletedProcess[str]:
-    code = f"{prelude}\nimport sys\nfrom harness.cli import main\nsys.exit(main(sys.argv[1:]))"
-    return subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, capture_output=True, text=True, timeout=900)
 
 
 @pytest.fixture(scope="module")
@@ -195,10 +190,20 @@ sys.meta_path.insert(0, _NoTensorFlow())
 '''
 
 
+@pytest.fixture
+def without_tensorflow(tmp_path) -> dict[str, str]:
+    """An environment in which no process can import TensorFlow: a ``sitecustomize`` on the path,
+    so the child that makes the records lacks it too, as on a machine where it is not installed."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(BLOCK_TF)
+    return {"PYTHONPATH": os.pathsep.join((str(site), str(ROOT)))}
+
+
 @pytest.mark.slow
-def test_without_tensorflow_torch_still_benchmarks_and_tf_is_reported_unavailable(tmp_path):
+def test_without_tensorflow_torch_still_benchmarks_and_tf_is_reported_unavailable(tmp_path, without_tensorflow):
     result = conform("bench", "--quick", "--pairs", "raw_linear_002", "--out", "run", *FAST, "-rs", cwd=tmp_path,
-                     prelude=BLOCK_TF)
+                     env=without_tensorflow)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     frameworks = {b["extra_info"]["framework"] for b in entries(tmp_path / "run")}
     assert frameworks == {"torch"}
@@ -208,9 +213,9 @@ def test_without_tensorflow_torch_still_benchmarks_and_tf_is_reported_unavailabl
 
 
 @pytest.mark.slow
-def test_without_tensorflow_a_conformance_run_skips_saying_why(tmp_path):
+def test_without_tensorflow_a_conformance_run_skips_saying_why(tmp_path, without_tensorflow):
     result = conform("run", "--pairs", "raw_linear_002", "--checks", "forward", "--dtype", "float32",
-                     "--modes", "eval", "--out", "run", cwd=tmp_path, prelude=BLOCK_TF)
+                     "--modes", "eval", "--out", "run", cwd=tmp_path, env=without_tensorflow)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     [record] = [json.loads(line) for line in (tmp_path / "run" / "results.jsonl").read_text().splitlines()]
     assert record["verdict"] == "skip"
