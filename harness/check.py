@@ -438,7 +438,7 @@ def run_check(target: Target, *, max_examples: int | None = None, case: Case | N
     fixed = [f"{t.name} ({t.dtype})" for t in pair.inputs if not t.differentiable]
     if record.coverage and fixed and target.check in ("gradient", "train_step"):
         record.coverage["no_gradient"] = fixed  # ids and masks: compared as inputs, never differentiated
-    _conclude(record, known, [c for c, _ in tried])
+    _conclude(record, target, known, [c for c, _ in tried])
     if absent and len(known) < len(declared):
         record.message = "\n".join(x for x in (record.message, *(
             f"not checkable here, since TF did not run ({absent}): the declared divergence between torch and TF "
@@ -452,12 +452,14 @@ def run_check(target: Target, *, max_examples: int | None = None, case: Case | N
     return record
 
 
-def _conclude(record: Record, known: tuple[KnownDivergence, ...], tried: list[Case]) -> None:
+def _conclude(record: Record, target: Target, known: tuple[KnownDivergence, ...], tried: list[Case]) -> None:
     """Coverage and declarations have the last word on a record that found nothing wrong.
 
     A strict declaration that did not reproduce fails the record, unless no example was drawn
     inside its scope (its regimes, its ``where``): then this record tested nothing it speaks
-    of, and says so. A declared pair whose dims always reach the scope keeps it honest.
+    of, and says so; or unless the effect is there below the fixed tolerance, far beyond the
+    noise floor at the in-scope example that came closest (:func:`harness.noise.present`).
+    A declared pair whose dims always reach the scope keeps it honest.
     """
     # only a pass can be vacuous: a difference found on a degenerate case (a precision effect included) is found
     if record.verdict == "pass" and record.coverage and not record.coverage["non_degenerate"]:
@@ -475,6 +477,8 @@ def _conclude(record: Record, known: tuple[KnownDivergence, ...], tried: list[Ca
         elif tried and not any(k.scoped_to(c.regime, c.params) for c in tried):
             notes.append(f"none of the {len(tried)} examples was drawn inside the declared divergence's scope, so "
                          f"this record says nothing of it: {k.reason!r}")
+        elif (below := _below_tolerance(record, target, k)) is not None:
+            notes.append(below)
         else:
             gone.append(k)
     if gone:
@@ -484,6 +488,24 @@ def _conclude(record: Record, known: tuple[KnownDivergence, ...], tried: list[Ca
             "divergence is gone: remove the declaration or find out what changed." for k in gone)
         return
     record.message = "\n".join(x for x in (record.message, *notes) if x)
+
+
+def _below_tolerance(record: Record, target: Target, k: KnownDivergence) -> str | None:
+    """A note if declaration ``k`` shows below the tolerance at its closest in-scope example; None if it is gone."""
+    cases = ((e, Case.from_json(e["case"])) for e in record.per_example)
+    ranked = sorted(((not e["degenerate"], e["headroom"], c) for e, c in cases if k.scoped_to(c.regime, c.params)),
+                    key=lambda t: t[:2], reverse=True)
+    if not ranked:
+        return None
+    try:
+        found = noise.present(target, ranked[0][2], k.covers)
+    except Exception:  # noqa: BLE001 - a replay that raises shows nothing: the declaration is judged gone
+        return None
+    if found is None:
+        return None
+    return (f"the declared divergence shows below the fixed {record.dtype} tolerance: {found.name} differs by "
+            f"{found.max_abs_error:.3g}, {found.headroom:.3g} x the allowed {noise.K:g} x its noise floor, at the "
+            f"in-scope example that came closest: {k.reason!r}")
 
 
 def _minimal(pair: LayerPair, case: Case) -> dict[str, Any]:

@@ -39,6 +39,7 @@ record says so).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -49,7 +50,7 @@ from harness.checks import evaluate as evaluate_check
 from harness.compare import TensorMetrics
 from harness.engine import Evaluation, jittered
 
-__all__ = ["ALWAYS", "DRAWS", "K", "applies", "evaluate", "measure", "unstable"]
+__all__ = ["ALWAYS", "DRAWS", "K", "applies", "evaluate", "measure", "present", "unstable"]
 
 # How many rounding spreads a cross-framework difference may span. Over 2,911 float64 examples of the catalogue's
 # correct pairs (forward, gradient, state, train_step; each judged against its floor whatever its fixed headroom) the
@@ -147,3 +148,22 @@ def evaluate(target: Any, case: Case, dtype: str | None = None) -> Evaluation:
              "worst": None if worst is None else {"tensor": worst.name, "headroom": worst.headroom,
                                                   "error": worst.max_abs_error, **floors[worst.name]}}
     return base.rejudged(judged, noise)
+
+
+def present(target: Any, case: Case, covers: Callable[[str], bool]) -> TensorMetrics | None:
+    """The worst tensor ``covers`` admits that differs by more than ``K`` floors at ``case``, if one does.
+
+    Why: a declared divergence whose size follows the drawn values (a constant rounded through
+    float32 scales every logit it multiplies) can fall below the fixed tolerance on a draw and
+    still be there, thousands of rounding spreads wide. That is the effect present, not gone; a
+    fixed framework brings the difference back within its floor.
+    """
+    if not applies(target.check, target.dtype, case.regime):
+        return None
+    base = evaluate_check(target, case, target.dtype)
+    names = [m.name for m in base.compared if covers(m.name) and _judgeable(m, base.arrays)]
+    floors = measure(target, case, base, target.dtype, names) if names else {}
+    judged = [_judge(m, base.arrays[m.name], floors[m.name]) for m in base.compared
+              if m.name in floors and floors[m.name]["stable"]]
+    worst = max(judged, key=lambda m: m.headroom, default=None)
+    return worst if worst is not None and not worst.ok else None

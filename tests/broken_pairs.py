@@ -155,6 +155,12 @@ declared_but_equal = LayerPair(
     known_divergences=(KnownDivergence("forward", "declared, but both sides are the identity"),),
     description="a declared divergence that does not reproduce must fail (strict)",
 )
+declared_and_small = LayerPair(
+    name="declared_and_small", origin=ORIGIN, torch=lambda _p: lambda x: x * (1.0 + 1e-12), tf=_identity,
+    dims=DENSE_DIMS, inputs=X,
+    known_divergences=(KnownDivergence("forward", "torch scales by 1 + 1e-12: below float64's tolerance"),),
+    description="a declared divergence below the fixed tolerance but far beyond the noise floor is present, not gone",
+)
 declared_and_real = LayerPair(
     name="declared_and_real", origin=ORIGIN, torch=_torch_relu_handwritten, tf=_tf_relu, dims=DENSE_DIMS, inputs=X,
     known_divergences=(KnownDivergence("gradient", "hand-written backward passes gradient at 0"),),

@@ -92,6 +92,14 @@ def test_a_declared_divergence_that_does_not_reproduce_fails(check):
     assert "did not reproduce" in record.message
 
 
+def test_a_declared_divergence_below_the_tolerance_but_beyond_the_noise_floor_is_present_not_gone():
+    record = run(bp.declared_and_small, "forward", dtype="float64")
+    assert record.verdict == "pass", record.message
+    assert "the declared divergence shows below the fixed float64 tolerance: output differs by" in record.message
+    gone = run(bp.declared_but_equal, "forward", dtype="float64")  # within its floor: the effect is gone
+    assert gone.verdict == "fail" and "did not reproduce" in gone.message
+
+
 def test_a_declared_divergence_that_reproduces_is_reported_with_its_minimal_case():
     record = run(bp.declared_and_real, "gradient")
     assert record.verdict == "known-divergence"
