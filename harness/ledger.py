@@ -272,6 +272,16 @@ DEFECTS: tuple[Defect, ...] = (
         Signature(("gradient", "forward"), modes=("graph",), verdicts=("error",), classes=("Conv3d",),
                   message=r"LoweringException|Invalid ranges")),
     Defect(
+        "torch-inductor-conv2d-dynamic-stride", "torch", "torch", ("torch 2.13.0",),
+        "torch's Inductor compiles a Conv2d backward with dynamic sizes that asserts the saved input's stride of the "
+        "first shape it compiled at (a constant where the symbolic height belongs): 'expected size 2==2, stride "
+        "64==96' at the next height",
+        "conform run --pairs-from tests/builtin_pairs.py --pairs builtin_conv2d_valid_stride2 --checks gradient "
+        "--modes graph",
+        "a compiled backward at every shape the dynamic graph admits", "AssertionError in assert_size_stride",
+        Signature(("gradient", "train_step"), modes=("graph",), verdicts=("error",), classes=("Conv2d",),
+                  message=r"assert_size_stride|expected size \d+==\d+, stride \d+==\d+")),
+    Defect(
         "torch-inductor-cache-cpu-capability", "torch", "torch", ("torch 2.13.0",),
         "torch's Inductor reuses CPU kernels compiled for another ATen CPU capability: its cache key misses "
         "ATEN_CPU_CAPABILITY, so a process at the default capability gets AVX-512 kernel source it cannot compile "
