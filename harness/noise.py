@@ -59,12 +59,14 @@ __all__ = ["ALWAYS", "DRAWS", "K", "applies", "evaluate", "measure", "present", 
 # or a thread count that rounds differently, and stays orders below a planted epsilon slip.
 K = 16.0
 DRAWS = 2
-def unstable(dtype: Any) -> float:
-    """The fraction of the scale past which one ulp's move is not rounding: half the dtype's digits."""
-    return float(np.sqrt(np.finfo(dtype).eps))
 ALWAYS = ("train_step",)
 CHECKS = ("forward", "gradient", "state", "train_step")
 _CROSSES = ("ties", "special")  # regimes that put values on a discontinuity
+
+
+def unstable(dtype: Any) -> float:
+    """The fraction of the scale past which one ulp's move is not rounding: half the dtype's digits."""
+    return float(np.sqrt(np.finfo(dtype).eps))
 
 
 def applies(check: str, dtype: str, regime: str) -> bool:
