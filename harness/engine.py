@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import json
 import signal
 import threading
 import weakref
@@ -299,11 +298,16 @@ def initial_value(init: str, torch_value: np.ndarray, rng: np.random.Generator) 
 
 
 class _Reads(Mapping[str, Any]):
-    """The drawn params, remembering which ones a factory reads (its layer's structure)."""
+    """The drawn params, remembering which ones a factory reads (its layer's structure).
 
-    def __init__(self, params: Mapping[str, Any]):
+    Reads count for as long as the layer lives, not only while it is built: a factory may return
+    a function that reads ``p["channels"]`` each time it is called, and that dim is as much its
+    structure as one read in ``__init__``. ``read`` is the pair's shared set (``BUILT.reads``).
+    """
+
+    def __init__(self, params: Mapping[str, Any], read: set[str]):
         self._params = params
-        self.read: set[str] = set()
+        self.read = read
 
     def __getitem__(self, key: str) -> Any:
         value = self._params[key]  # a key that is not a drawn dim raises before it counts as read
@@ -319,18 +323,19 @@ class _Reads(Mapping[str, Any]):
 
 
 class _Built:
-    """Twins built in graph mode, keyed by what their factories read, for the current check.
+    """Twins built in graph mode, with the params they were built from, for the current check.
 
     Reuse is what keeps compiled runs from tracing once per example: an example that differs
     from an earlier one only in dims the factories do not read (the batch, a spatial size)
-    reuses the layers, hence the tf.function and the dynamo graph. Weights are reloaded
-    every example. Bounded, and emptied at the start of every check.
+    reuses the layers, hence the tf.function and the dynamo graph. Whether it differs is asked
+    at every lookup against everything read so far, at build or call time (:class:`_Reads`).
+    Weights are reloaded every example. Bounded, and emptied at the start of every check.
     """
 
     LIMIT = 16
 
     def __init__(self) -> None:
-        self.twins: OrderedDict[tuple[Any, ...], tuple[Any, Any]] = OrderedDict()
+        self.twins: OrderedDict[tuple[Any, ...], tuple[Mapping[str, Any], tuple[Any, Any]]] = OrderedDict()
         self.reads: dict[str, set[str]] = {}
         self.built = 0
 
@@ -339,11 +344,21 @@ class _Built:
         self.reads.clear()
         self.built = 0
 
-    def key(self, pair: LayerPair, case: Case, dtype: str, device: str) -> tuple[Any, ...] | None:
-        read = self.reads.get(pair.name)
-        if read is None:
-            return None
-        return (pair.name, dtype, device, json.dumps({k: case.params[k] for k in sorted(read)}, default=repr))
+    def find(self, pair: LayerPair, case: Case, dtype: str, device: str) -> tuple[Any, Any] | None:
+        """Twins built from params that agree with ``case`` on every param the pair's factories have read."""
+        read = self.reads.get(pair.name, set())
+        for key, (params, twins) in self.twins.items():
+            same = all(repr(params[k]) == repr(case.params.get(k)) for k in read if k in params)
+            if key[:3] == (pair.name, dtype, device) and same:
+                self.twins.move_to_end(key)
+                return twins
+        return None
+
+    def keep(self, pair: LayerPair, params: Mapping[str, Any], dtype: str, device: str, twins: tuple[Any, Any]) -> None:
+        self.built += 1
+        self.twins[(pair.name, dtype, device, id(twins))] = (params, twins)
+        while len(self.twins) > self.LIMIT:
+            self.twins.popitem(last=False)
 
 
 BUILT = _Built()
@@ -354,13 +369,12 @@ def _build(target: Any, case: Case, dtype: str, kwargs: dict[str, Any]) -> tuple
 
     pair = target.pair
     reuse = target.mode == "graph"
-    key = BUILT.key(pair, case, dtype, target.device) if reuse else None
-    if key is not None and key in BUILT.twins:
-        BUILT.twins.move_to_end(key)
-        return BUILT.twins[key]
+    found = BUILT.find(pair, case, dtype, target.device) if reuse else None
+    if found is not None:
+        return found
     probe = draw_inputs(pair, case, np.random.default_rng(case.seed), dtype)  # shapes to build TF with
     tf_probe = [layout_of(s.layout, x.ndim).forward(x) for s, x in zip(pair.inputs, probe, strict=True)]
-    params = _Reads(case.params)
+    params = _Reads(case.params, BUILT.reads.setdefault(pair.name, set(pair.call_args)))
     th = side_call("torch", "construction", lambda: torch_side.build(pair.torch, params, dtype, target.device,
                                                                      case.seed, pair.convention("torch")))
     if pair.converted:  # the Keras side is made of the torch side's weights, once drawn: here, how to make it
@@ -368,12 +382,8 @@ def _build(target: Any, case: Case, dtype: str, kwargs: dict[str, Any]) -> tuple
     else:
         tf = side_call("tf", "construction",
                        lambda: tf_side.build(pair.tf, params, dtype, tf_probe, kwargs, pair.convention("tf")))
-    BUILT.reads[pair.name] = params.read | set(pair.call_args)  # what makes a configuration (harness.configurations)
     if reuse:
-        BUILT.built += 1
-        BUILT.twins[BUILT.key(pair, case, dtype, target.device)] = (th, tf)
-        while len(BUILT.twins) > BUILT.LIMIT:
-            BUILT.twins.popitem(last=False)
+        BUILT.keep(pair, case.params, dtype, target.device, (th, tf))
     return th, tf
 
 

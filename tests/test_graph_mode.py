@@ -8,6 +8,7 @@ from harness.cases import Case
 from harness.check import Target
 from harness.checks import evaluate
 from harness.engine import BUILT
+from harness.spec import LayerPair
 from tests import broken_pairs as bp
 
 
@@ -26,6 +27,32 @@ def test_examples_that_differ_only_in_batch_reuse_the_layers_and_their_trace():
     assert tf_side.traces() - start <= 2
     evaluate(target, Case({"batch": 1, "features": 4, "units": 2}, "normal", 0))
     assert BUILT.built == 2  # another configuration is another layer
+
+
+def _torch_regroup(p):
+    return lambda x: x.reshape(-1, p["features"])  # reads the dim when called, not when built
+
+
+def _tf_regroup(p):
+    import keras
+
+    return lambda x: keras.ops.reshape(x, (-1, p["features"]))
+
+
+# A newcomer's PixelShuffle port read its channel count inside the returned function: a layer reused for
+# another configuration then reshaped with the channel count it was built with.
+LAZY = LayerPair(name="lazy_regroup", origin=bp.ORIGIN, torch=_torch_regroup, tf=_tf_regroup, dims=bp.DENSE_DIMS,
+                 inputs=bp.X, checks=("forward",))
+
+
+def test_a_dim_a_factory_reads_only_when_its_layer_is_called_still_makes_a_configuration():
+    target = Target(LAZY, "forward", "float32", mode="graph")
+    BUILT.reset()
+    for batch, features in ((2, 3), (1, 3), (1, 4), (3, 4), (2, 3)):
+        evaluation = evaluate(target, Case({"batch": batch, "features": features, "units": 1}, "normal", batch))
+        assert evaluation.ok, [m for m in evaluation.metrics if not m.ok]
+    assert BUILT.built == 2  # the batch reuses a layer; features, read at call time, does not
+    assert "features" in BUILT.reads["lazy_regroup"] and "batch" not in BUILT.reads["lazy_regroup"]
 
 
 def test_graph_mode_compares_each_side_compiled_with_itself_eager():
