@@ -259,8 +259,12 @@ def _ledger_changes(base: Side, cand: Side) -> list[Finding]:
         was, now = f"{b['status']} ({b.get('version')})", f"{c['status']} ({c.get('version')})"
         if b["status"] == "present" and c["status"] == "fixed":
             out.append(Finding("ledger: fixed", defect, f"{c.get('framework')} defect", was, now, False))
-        elif b["status"] != "present" and c["status"] == "present":
+        elif b["status"] == "fixed" and c["status"] == "present":
             out.append(Finding("ledger: appeared", defect, f"{c.get('framework')} defect", was, now, True))
+        elif b["status"] not in ("present", "fixed") and c["status"] in ("present", "fixed"):
+            # not runnable in the baseline (a package missing there): nothing to compare, so not a change
+            out.append(Finding("ledger: unchecked in baseline", defect, f"{c.get('framework')} defect", was, now,
+                               False))
     return out
 
 
@@ -427,7 +431,9 @@ def text(verdict: Verdict) -> str:
     if verdict.base.ledger and verdict.cand.ledger:
         lines.append(f"ledger: {len(verdict.base.ledger)} defects re-checked on both sides; "
                      f"{sum(f.kind == 'ledger: fixed' for f in verdict.findings)} fixed, "
-                     f"{sum(f.kind == 'ledger: appeared' for f in verdict.findings)} appeared")
+                     f"{sum(f.kind == 'ledger: appeared' for f in verdict.findings)} appeared, "
+                     f"{sum(f.kind == 'ledger: unchecked in baseline' for f in verdict.findings)} checked in the "
+                     "candidate only")
     lines.append(f"new failures that match no ledger entry: {len(unexplained)}"
                  + (f" ({', '.join(sorted({f.pair for f in unexplained}))})" if unexplained else ""))
     if verdict.findings:

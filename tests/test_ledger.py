@@ -171,3 +171,19 @@ def test_the_gate_lists_defects_a_release_fixed_or_brought_and_failures_no_entry
     matched = _side(tmp_path / "matched", {}, verdict="fail", findings=[{"id": "keras-mha-scale-float32"}])
     text = gate.text(gate.gate(gate.load_side([base]), gate.load_side([matched]), gate.Thresholds()))
     assert "fail [framework defect: keras-mha-scale-float32]" in text and "match no ledger entry: 0" in text
+
+
+def test_a_defect_the_baseline_could_not_check_is_not_one_the_release_brought(tmp_path):
+    """make gate-demo's baseline has no keras_hub: its entries are 'not runnable here' there, present here."""
+    from harness import gate
+
+    base = _side(tmp_path / "base", {"keras-hub-bert-gelu": "not runnable here", "keras-mha-scale-float32": "fixed",
+                                     "keras-ops-add-broadcast": "reproducer broken"})
+    cand = _side(tmp_path / "cand", {"keras-hub-bert-gelu": "present", "keras-mha-scale-float32": "present",
+                                     "keras-ops-add-broadcast": "present"})
+    verdict = gate.gate(gate.load_side([base]), gate.load_side([cand]), gate.Thresholds())
+    rows = {f.pair: (f.kind, f.crosses) for f in verdict.findings if f.kind.startswith("ledger")}
+    assert rows["keras-mha-scale-float32"] == ("ledger: appeared", True)  # fixed there, present here: it came back
+    assert rows["keras-hub-bert-gelu"] == ("ledger: unchecked in baseline", False)
+    assert rows["keras-ops-add-broadcast"] == ("ledger: unchecked in baseline", False)
+    assert "1 appeared, 2 checked in the candidate only" in gate.text(verdict)
