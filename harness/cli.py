@@ -84,9 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--device", default="cpu", help="device: cpu, cuda, cuda:N (default: cpu)")
     run.add_argument("--tf32", action="store_true",
                      help="on a GPU, leave TF32 on in both frameworks (default: off, for a like-for-like float32)")
-    run.add_argument("--fail-on", default="fail,error", metavar="VERDICTS",
-                     help="comma-separated verdicts that exit 1: fail, error, precision, inconclusive, "
-                          "known-divergence, skip (default: fail,error; fail,error,precision is the strict reading)")
+    _fail_on_argument(run, "exit 1")
     run.add_argument("--shard", default=None, metavar="I/N",
                      help="run slice I of N (deterministic; N jobs of a CI matrix together run the whole suite)")
     run.add_argument("--out", default=None, help="result directory (default: reports/<run-id>, and reports/latest)")
@@ -165,6 +163,8 @@ def _parser() -> argparse.ArgumentParser:
     robust.add_argument("--all", action="store_true",
                         help="run every record again, not only the sensitive ones (default: the sensitive ones)")
     robust.add_argument("--out", default=None, help="where each configuration's run goes (default: reports/robust)")
+    _fail_on_argument(robust, "fail a run, so that a change to or from one exits 1 (pass <-> precision exits 1 "
+                              "only with precision here)")
 
     findings = sub.add_parser("findings", help="the ledger of framework defects the harness has found: list them, "
                                                "re-check each against the installed versions, or write a bug report")
@@ -182,6 +182,12 @@ def _parser() -> argparse.ArgumentParser:
                         help="result directories (shards, or CPU and CUDA runs, merge into one view)")
     report.add_argument("--out", default=None, help="the HTML file (default: DIR/index.html of the first DIR)")
     return parser
+
+
+def _fail_on_argument(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--fail-on", default="fail,error", metavar="VERDICTS",
+                        help=f"comma-separated verdicts that {what}: fail, error, precision, inconclusive, "
+                             "known-divergence, skip (default: fail,error; fail,error,precision is the strict reading)")
 
 
 def _robust(args: argparse.Namespace) -> int:
@@ -206,11 +212,18 @@ def _robust(args: argparse.Namespace) -> int:
     run_args += ["--max-examples", str(args.max_examples)] if args.max_examples else []
     run_args += ["--case", args.case] if args.case else []
     run_args += ["-n", str(args.processes)] if args.processes else []
-    summary = robust.robust(run_args, Path(args.out or "reports/robust"), configs, everything=args.all)
+    from harness.pytest_plugin import fail_on
+
+    try:
+        failing = fail_on(args.fail_on)
+    except ValueError as exc:
+        return _usage(f"--fail-on: {exc}")
+    summary = robust.robust(run_args, Path(args.out or "reports/robust"), configs, everything=args.all,
+                            fail_on=failing)
     if "error" in summary:
         return _usage(f"robust: {summary['error']}")
     print(robust.text(summary))
-    return 1 if summary["differences"] else 0
+    return 1 if any(d["outcome"] for d in summary["differences"]) else 0
 
 
 def _findings(args: argparse.Namespace) -> int:

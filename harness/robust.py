@@ -16,7 +16,9 @@ The *base* configuration (this machine as it is) runs the whole selection. A rec
 *sensitive* when it came within ``1/100`` of its allowed error in some example, was judged
 against a noise floor (:mod:`harness.noise`), or did not pass; every other configuration runs
 the sensitive records again, and a record whose verdict differs from the base's is a finding:
-``conform robust`` exits 1 and names it. Each configuration is a ``conform run`` process of
+``conform robust`` exits 1 and names it. One change is reported and does not fail:
+``pass`` against ``precision`` (:data:`ROUNDING`), unless ``--fail-on precision`` makes
+``precision`` fail the run. Each configuration is a ``conform run`` process of
 its own, since the kernels are chosen when the frameworks load, and each kernel set compiles
 into an inductor cache of its own: inductor's cache key misses the capability, and reuses
 kernels compiled for another one (ledger: ``torch-inductor-cache-cpu-capability``).
@@ -37,10 +39,16 @@ from typing import Any
 from harness.environment import compile_caches
 from harness.results import Record, ResultsError, read_directory
 
-__all__ = ["SENSITIVE_HEADROOM", "Config", "configurations", "differences", "environment", "main_configuration",
-           "robust", "sensitive", "text"]
+__all__ = ["ROUNDING", "SENSITIVE_HEADROOM", "Config", "configurations", "differences", "environment",
+           "main_configuration", "robust", "sensitive", "text"]
 
 SENSITIVE_HEADROOM = 0.01
+# Verdicts that both say "the same function, up to float32 rounding". How far a float32 kernel rounds from the
+# float64 result is the CPU's: torch's AVX-512 LayerNorm backward leaves 2.6e-5 in a weight gradient whose float64
+# value is -1.7e-12 (4x the float32 tolerance: `precision`, torch named), its default kernels stay within the
+# tolerance (`pass`). Neither says the port is wrong, so a change between them fails only where `precision` fails
+# the run (`--fail-on precision`); it is listed either way, with the float64 oracle's account.
+ROUNDING = frozenset({"pass", "precision"})
 _XLA_ISA = {"default": "SSE4_2", "avx2": "AVX2", "avx512": "AVX512"}
 _AVX512 = ("avx512f", "avx512bw", "avx512vl")
 
@@ -95,17 +103,21 @@ def sensitive(records: Sequence[Record]) -> list[Record]:
         r.verdict != "pass" or r.noise_floor is not None or _headroom(r) >= SENSITIVE_HEADROOM)]
 
 
-def differences(base: Sequence[Record], others: Mapping[str, Sequence[Record]]) -> list[dict[str, Any]]:
-    """Every sensitive record whose verdict differs in a configuration (or is missing there)."""
+def differences(base: Sequence[Record], others: Mapping[str, Sequence[Record]],
+                fail_on: Sequence[str] = ("fail", "error")) -> list[dict[str, Any]]:
+    """Every sensitive record whose verdict differs in a configuration (or is missing there); ``outcome`` says
+    whether the change fails (anything but :data:`ROUNDING` with ``precision`` not among ``fail_on``)."""
     found = []
     for name, records in others.items():
         by_key = {r.key: r for r in records}
         for r in base:
             other = by_key.get(r.key)
             if other is None or other.verdict != r.verdict:
+                rounding = other is not None and {r.verdict, other.verdict} <= ROUNDING and "precision" not in fail_on
+                why = other.message if other and (other.verdict != "pass" or not rounding) else r.message
                 found.append({"config": name, "key": list(r.key), "base": r.verdict,
-                              "other": other.verdict if other else "missing",
-                              "message": (other.message if other else "no record was written")[:400]})
+                              "other": other.verdict if other else "missing", "outcome": not rounding,
+                              "message": (why if other else "no record was written")[:400]})
     return found
 
 
@@ -136,7 +148,8 @@ def _read(out: Path) -> list[Record]:
         return []
 
 
-def robust(run_args: Sequence[str], out: Path, configs: Sequence[Config], everything: bool = False) -> dict[str, Any]:
+def robust(run_args: Sequence[str], out: Path, configs: Sequence[Config], everything: bool = False,
+           fail_on: Sequence[str] = ("fail", "error")) -> dict[str, Any]:
     """Run ``configs`` (the first is the base) and compare the sensitive records' verdicts (``everything``:
     every record's); the summary."""
     out.mkdir(parents=True, exist_ok=True)
@@ -154,7 +167,7 @@ def robust(run_args: Sequence[str], out: Path, configs: Sequence[Config], everyt
         others[config.name] = _read(out / config.name)
     summary = {"configs": {c.name: c.describe() for c in configs}, "records": len(base), "sensitive": len(chosen),
                "verdicts": dict(Counter(r.verdict for r in chosen)),
-               "differences": differences(chosen, others)}
+               "fail_on": list(fail_on), "differences": differences(chosen, others, fail_on)}
     (out / "robust.json").write_text(json.dumps(summary, indent=2))
     return summary
 
@@ -165,10 +178,15 @@ def text(summary: Mapping[str, Any]) -> str:
              f"(within {1 / SENSITIVE_HEADROOM:g}x of their allowed error, judged against a noise floor, or not "
              f"a pass), run again under {len(summary['configs']) - 1} configuration(s):"]
     lines += [f"  {name:<16} {what}" for name, what in summary["configs"].items()]
-    changed = summary["differences"]
+    changed = [d for d in summary["differences"] if d.get("outcome", True)]
+    rounding = [d for d in summary["differences"] if not d.get("outcome", True)]
+    for label, found in (("CHANGED", changed), ("ROUNDING", rounding)):
+        for d in found:
+            lines.append(f"{label} under {d['config']}: {'/'.join(d['key'])}: {d['base']} -> {d['other']}")
+            lines.append(f"    {d['message'].splitlines()[0] if d['message'] else ''}")
     if not changed:
-        lines.append("no verdict changed")
-    for d in changed:
-        lines.append(f"CHANGED under {d['config']}: {'/'.join(d['key'])}: {d['base']} -> {d['other']}")
-        lines.append(f"    {d['message'].splitlines()[0] if d['message'] else ''}")
+        lines.append(f"no verdict changed (failing verdicts: {', '.join(summary.get('fail_on', ('fail', 'error')))})")
+    if rounding:
+        lines.append(f"{len(rounding)} change(s) between pass and precision: a float32 effect of the kernels, not the "
+                     "port's; they fail only with --fail-on precision")
     return "\n".join(lines)

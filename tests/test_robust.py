@@ -58,6 +58,24 @@ def test_a_changed_or_missing_verdict_is_a_difference():
         {"configs": {"base": "", "avx2-1t": ""}, "records": 3, "sensitive": 3, "differences": found})
 
 
+def test_pass_against_precision_is_listed_and_fails_only_where_precision_fails_the_run():
+    """conform robust found atlas_layer_norm's float32 weight gradient `precision` under torch's AVX-512 kernels (torch
+    2.6e-5 off a float64 value of -1.7e-12) and `pass` under the default ones: a float32 effect of the kernels."""
+    base = [_record("norm", "precision"), _record("sigmoid"), _record("port")]
+    base[0].message = "torch's float32 grad weight is 1.54e+07x further from the float64 result than tf's"
+    other = [_record("norm"), _record("sigmoid", "precision"), _record("port", "fail")]
+    found = robust.differences(base, {"default-1t": other})
+    assert [(d["key"][0], d["outcome"]) for d in found] == [("norm", False), ("sigmoid", False), ("port", True)]
+    assert found[0]["message"].startswith("torch's float32 grad weight")  # the precision side's account
+    summary = {"configs": {"base": "", "default-1t": ""}, "records": 3, "sensitive": 3, "fail_on": ["fail", "error"],
+               "differences": found[:2]}
+    text = robust.text(summary)
+    assert "ROUNDING under default-1t: norm/forward/float64/cpu/eval: precision -> pass" in text
+    assert "no verdict changed" in text and "2 change(s) between pass and precision" in text
+    strict = robust.differences(base, {"default-1t": other}, fail_on=("fail", "error", "precision"))
+    assert all(d["outcome"] for d in strict)  # --fail-on precision: the same changes fail
+
+
 def _robust(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return conform("robust", "--out", str(tmp_path), *args, cwd=ROOT)
 
