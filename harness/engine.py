@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import json
 import signal
 import threading
 import weakref
@@ -343,6 +344,12 @@ class _Built:
         self.twins.clear()
         self.reads.clear()
         self.built = 0
+
+    def key(self, pair: LayerPair, case: Case, dtype: str, device: str) -> tuple[Any, ...]:
+        """A configuration's identity for what is cached per configuration (a converter's probe): the params the
+        factories have read so far."""
+        read = sorted(self.reads.get(pair.name, ()))
+        return (pair.name, dtype, device, json.dumps({k: case.params.get(k) for k in read}, default=repr))
 
     def find(self, pair: LayerPair, case: Case, dtype: str, device: str) -> tuple[Any, Any] | None:
         """Twins built from params that agree with ``case`` on every param the pair's factories have read."""
