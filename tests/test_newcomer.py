@@ -67,3 +67,13 @@ def test_a_round_trip_that_changes_a_config_says_so_not_that_frameworks_diverge(
     assert record.verdict == "fail"
     assert record.message.startswith("a save/load round trip does not reproduce the layer (each framework against "
                                      "itself)")
+
+
+@pytest.mark.slow
+def test_the_pixel_shuffle_trial_fails_the_naive_port_and_passes_the_fixed_one_compiled():
+    pairs = registry.load([str(ROOT / "tests" / "newcomer" / "pixel_shuffle_pairs.py")]).pairs
+    naive = run_check(Target(pairs["pixel_shuffle_naive"], "forward", "float64"), max_examples=2)
+    assert naive.verdict == "fail", naive.message
+    fixed = run_check(Target(pairs["pixel_shuffle"], "gradient", "float32", mode="graph"), max_examples=4)
+    assert fixed.verdict == "pass", fixed.message  # several channel counts through graph mode's reuse
+    assert fixed.coverage["configurations"] >= 2
