@@ -65,6 +65,7 @@ class Evaluation:
     every: list[TensorMetrics] | None = None
     steps: list[list[str]] | None = None
     noise: dict[str, Any] | None = None
+    groups: list[list[str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -120,6 +121,7 @@ class Tally:
         self.nonfinite_in = False
         self.metrics: list[TensorMetrics] = []
         self.arrays: dict[str, tuple[np.ndarray, np.ndarray, float]] = {}
+        self.groups: list[list[str]] = []
 
     def saw(self, arrays: Sequence[np.ndarray]) -> None:
         """Note the inputs of a call: a NaN or inf among them lets NaN and inf agree."""
@@ -132,18 +134,24 @@ class Tally:
         self.arrays[name] = (np.asarray(a), np.asarray(b), scale)
         return m
 
-    def group(self, named: Sequence[tuple[str, np.ndarray, np.ndarray]], *, sides: tuple[str, str] = CROSS,
-              note: str = "") -> None:
-        """Compare tensors of one comparison group (a call's outputs, one VJP's gradients)."""
-        scale = magnitude(*(x for _, a, b in named for x in (a, b)))
-        for name, a, b in named:
-            self.compare(name, a, b, note=note, scale=scale, sides=sides)
+    def group(self, named: Sequence[tuple[Any, ...]], *, sides: tuple[str, str] = CROSS, note: str = "",
+              scaled_by: Sequence[np.ndarray] = ()) -> None:
+        """Compare tensors of one comparison group (a call's outputs, one VJP's gradients, one step's weights).
+
+        ``named`` holds ``(name, a, b)`` or ``(name, a, b, note)``. The group shares one scale
+        (of its values and of ``scaled_by``'s) and, where a noise floor is measured, one floor:
+        its tensors come out of one computation, whose rounding they all carry.
+        """
+        scale = magnitude(*(x for item in named for x in item[1:3]), *scaled_by)
+        for name, a, b, *own in named:
+            self.compare(name, a, b, note=own[0] if own else note, scale=scale, sides=sides)
+        self.groups.append([item[0] for item in named])
 
     def flag(self, name: str, ok: bool, note: str) -> None:
         self.metrics.append(flag(name, ok, note))
 
     def evaluation(self, **evidence: Any) -> Evaluation:
-        return Evaluation(self.metrics, self.arrays, **evidence)
+        return Evaluation(self.metrics, self.arrays, groups=self.groups, **evidence)
 
 
 def structure(tally: Tally, what: str, a: Sequence[np.ndarray], b: Sequence[np.ndarray],

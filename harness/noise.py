@@ -11,7 +11,7 @@ targets) one ulp up or down at random (:func:`harness.engine.jittered`). Per com
 each side's *spread* is its largest move from its own unperturbed result; the *floor* is the
 larger spread over both sides and both draws, and at least one ulp of the tensor's comparison
 scale (a result's own rounding, which a saturated function does not pass on from its inputs).
-A cross-framework difference within ``K`` times the floor is rounding, on any CPU; beyond it,
+The tensors of one comparison group share its widest floor (:func:`_pooled`). A cross-framework difference within ``K`` times the floor is rounding, on any CPU; beyond it,
 a divergence. The floor is recorded with every example it judged, and shown.
 
 Where:
@@ -81,6 +81,16 @@ def _judgeable(m: TensorMetrics, arrays: dict[str, Any]) -> bool:
     return a.shape == b.shape and bool(np.isfinite(a).all() and np.isfinite(b).all())
 
 
+def _with_groupmates(names: set[str], base: Evaluation) -> list[str]:
+    """The judgeable ones of ``names`` and of their comparison groups' other tensors (whose spreads measure the
+    group's floor: :func:`_pooled`), in comparison order."""
+    chosen = set(names)
+    for group in base.groups:
+        if chosen.intersection(group):
+            chosen.update(group)
+    return [m.name for m in base.compared if m.name in chosen and _judgeable(m, base.arrays)]
+
+
 def measure(target: Any, case: Case, base: Evaluation, dtype: str, names: list[str]) -> dict[str, dict[str, Any]]:
     """Each named tensor's spread on each side under ``DRAWS`` one-ulp perturbations of the case.
 
@@ -111,7 +121,27 @@ def measure(target: Any, case: Case, base: Evaluation, dtype: str, names: list[s
         floor = max(sa, sb, ulp)
         floors[name] = {"sides": [sa, sb], "ulp": ulp, "floor": floor, "scale": scale,
                         "stable": bool(np.isfinite(floor) and floor <= unstable(a.dtype) * scale)}
+    for group in base.groups:  # one computation's tensors share its floor (see _pooled)
+        _pooled({n: floors[n] for n in group if n in floors})
     return floors
+
+
+def _pooled(group: dict[str, dict[str, Any]]) -> None:
+    """Raise each stable floor of one comparison group to the group's widest stable floor, naming where it came from.
+
+    Why: a tensor's spread is the largest move seen among its elements over ``DRAWS`` perturbed
+    runs; for a tensor of one element (a bias, a batch norm's scale) that is ``DRAWS`` samples
+    of a move that varies 100-fold from draw to draw (a DownBlock's batch-norm bias after one
+    SGD step: 1.1e-16 to 8.1e-15), so its own floor can come out a fraction of the rounding its
+    computation carries. A group's tensors (one call's outputs, one VJP's gradients, one step's
+    weights) come out of one computation and share one scale; its rounding is measured on all
+    their elements at once. A chaotic tensor (an unstable floor) lends the others nothing.
+    """
+    stable = {n: f for n, f in group.items() if f["stable"]}
+    widest = max(stable, key=lambda n: stable[n]["floor"], default=None)
+    for name, f in stable.items():
+        if f["floor"] < stable[widest]["floor"]:
+            f.update(own=f["floor"], floor=stable[widest]["floor"], pooled_from=widest)
 
 
 def _judge(m: TensorMetrics, arrays: tuple[np.ndarray, np.ndarray, float], f: dict[str, Any]) -> TensorMetrics:
@@ -123,7 +153,8 @@ def _judge(m: TensorMetrics, arrays: tuple[np.ndarray, np.ndarray, float], f: di
     worst = np.unravel_index(int(np.argmax(ratio)), err.shape)
     note = (f"judged against the measured noise floor: one ulp of every drawn value moves {m.sides[0]} by "
             f"{f['sides'][0]:.3g} and {m.sides[1]} by {f['sides'][1]:.3g} (one ulp of the scale: {f['ulp']:.3g}); "
-            f"allowed {K:g} x {f['floor']:.3g} = {allowed:.3g}")
+            + (f"its comparison group's floor, measured on {f['pooled_from']}: {f['floor']:.3g}; " if "pooled_from" in f
+               else "") + f"allowed {K:g} x {f['floor']:.3g} = {allowed:.3g}")
     return replace(m, ok=bool(ratio.max() <= 1.0), mismatched=int(np.count_nonzero(ratio > 1.0)),
                    worst_index=tuple(int(i) for i in worst), torch_value=float(np.asarray(a)[worst]),
                    tf_value=float(np.asarray(b)[worst]), headroom=float(ratio.max()),
@@ -137,16 +168,17 @@ def evaluate(target: Any, case: Case, dtype: str | None = None) -> Evaluation:
     if not applies(target.check, dtype, case.regime):
         return base
     everywhere = target.check in ALWAYS and dtype == "float64"
-    names = [m.name for m in base.compared if (everywhere or not m.ok) and _judgeable(m, base.arrays)]
+    wanted = {m.name for m in base.compared if everywhere or not m.ok}
+    names = _with_groupmates(wanted, base)
     if not names:
         return base
     floors = measure(target, case, base, dtype, names)
     judged = {m.name: _judge(m, base.arrays[m.name], floors[m.name]) for m in base.compared
-              if m.name in floors and floors[m.name]["stable"]}
-    unstable = sorted(n for n, f in floors.items() if not f["stable"])
+              if m.name in wanted and m.name in floors and floors[m.name]["stable"]}
+    unstable = sorted(n for n, f in floors.items() if n in wanted and not f["stable"])
     worst = max(judged.values(), key=lambda m: m.headroom, default=None)
     noise = {"k": K, "draws": DRAWS, "judged": len(judged), "always": everywhere,
-             "unstable": unstable, "unmeasured": sorted(set(names) - set(floors)),
+             "unstable": unstable, "unmeasured": sorted(wanted.intersection(names) - set(floors)),
              "worst": None if worst is None else {"tensor": worst.name, "headroom": worst.headroom,
                                                   "error": worst.max_abs_error, **floors[worst.name]}}
     return base.rejudged(judged, noise)
@@ -163,9 +195,10 @@ def present(target: Any, case: Case, covers: Callable[[str], bool]) -> TensorMet
     if not applies(target.check, target.dtype, case.regime):
         return None
     base = evaluate_check(target, case, target.dtype)
-    names = [m.name for m in base.compared if covers(m.name) and _judgeable(m, base.arrays)]
+    wanted = {m.name for m in base.compared if covers(m.name)}
+    names = _with_groupmates(wanted, base)
     floors = measure(target, case, base, target.dtype, names) if names else {}
     judged = [_judge(m, base.arrays[m.name], floors[m.name]) for m in base.compared
-              if m.name in floors and floors[m.name]["stable"]]
+              if m.name in wanted and m.name in floors and floors[m.name]["stable"]]
     worst = max(judged, key=lambda m: m.headroom, default=None)
     return worst if worst is not None and not worst.ok else None

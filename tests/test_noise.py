@@ -109,6 +109,46 @@ def test_float32_rounding_beyond_the_fixed_tolerance_is_judged_against_its_floor
     assert noise.evaluate(SimpleNamespace(check="forward", dtype="float32"), Case({}, "ties", 3)).noise is None
 
 
+def _grouped_check(offset: float, grouped: bool = True):
+    """A stand-in check: the cancelling sums of :func:`_sum_check` and a one-element tensor whose sides differ by
+    ``offset``, a difference that no one-ulp perturbation re-draws (it moves one ulp, as a bias after one step did)."""
+
+    def evaluate(target, case, dtype):
+        sums = _sum_check()(target, case, dtype)
+        a, b, _ = sums.arrays["output"]
+        scalar = as_drawn(np.array([1.5]), dtype)
+        tally = Tally(policy_for(dtype))
+        if grouped:
+            tally.group([("output", a, b), ("bias", scalar, scalar + offset)])
+        else:
+            tally.compare("output", a, b)
+            tally.compare("bias", scalar, scalar + offset, scale=float(np.max(np.abs(a))))
+        return tally.evaluation()
+
+    return evaluate
+
+
+@pytest.mark.parametrize("grouped", [True, False])
+def test_a_one_element_tensor_is_judged_against_its_comparison_groups_floor(monkeypatch, grouped):
+    """Issue 22's down_block case in miniature: a lone element's own spread is a poor sample of its rounding."""
+    monkeypatch.setattr(noise, "evaluate_check", _grouped_check(3e-8, grouped))
+    judged = noise.evaluate(SimpleNamespace(check="forward", dtype="float64"), Case({}, "normal", 3))
+    bias = next(m for m in judged.metrics if m.name == "bias")
+    assert bias.comparison == "noise-floor" and bias.max_abs_error > 1e-9  # beyond the fixed tolerance
+    if grouped:  # the sums' floor, measured on 64 x 2 x 2 moves, stands for the bias computed with them
+        assert bias.ok and "its comparison group's floor, measured on output" in bias.note, bias.note
+    else:  # alone, one ulp of 1.5 is all its perturbed runs show
+        assert not bias.ok and bias.headroom > 1e5
+
+
+def test_a_difference_far_beyond_its_groups_floor_still_fails(monkeypatch):
+    monkeypatch.setattr(noise, "evaluate_check", _grouped_check(1e-5))
+    judged = noise.evaluate(SimpleNamespace(check="forward", dtype="float64"), Case({}, "normal", 3))
+    bias = next(m for m in judged.metrics if m.name == "bias")
+    assert not bias.ok and bias.comparison == "noise-floor" and bias.headroom > 10
+    assert next(m for m in judged.metrics if m.name == "output").ok  # the group's rounding is still rounding
+
+
 def test_a_floor_too_large_to_be_rounding_leaves_the_fixed_tolerance_standing(monkeypatch):
     def chaotic(target, case, dtype):
         tally = Tally(policy_for(dtype))
@@ -149,6 +189,17 @@ def test_the_unet_case_that_failed_on_an_amd_epyc_passes_against_its_floor():
     worst = record.noise_floor["worst"]
     assert worst["headroom"] < 1 and worst["floor"] > 0
     assert json.loads(json.dumps(record.to_json()))["noise_floor"]["k"] == noise.K  # kept in the record
+
+
+@pytest.mark.slow
+def test_the_down_block_case_that_failed_its_own_floor_passes_against_its_groups():
+    """Issue 22's second case: a batch norm's bias 1.63e-14 apart after one step, 21 times the spread of its own
+    element and 0.27 of the 16 floors of the step's weights (a conv kernel of 18 elements moves 3.8e-15)."""
+    record = _train(npairs.DOWN_BLOCK, case=Case.from_json(npairs.DOWN_BLOCK_CASE))
+    assert record.verdict in ("pass", "inconclusive"), record.message  # out_channels 1: a degenerate case
+    bias = record.metrics["weight block.0.block.1.bias (step 5)"]
+    assert bias["ok"] and bias["comparison"] == "noise-floor" and bias["max_abs_error"] > 1e-14
+    assert "its comparison group's floor" in bias["note"]
 
 
 @pytest.mark.slow

@@ -88,4 +88,5 @@ def evaluate(target: Any, case: Case, dtype: str, policy: Policy, _localise: boo
     shown = next((t for t in per_step if not all(m.ok for m in t.metrics)), per_step[-1])
     arrays = {name: compared for t in per_step for name, compared in t.arrays.items()}
     return Evaluation(shown.metrics, arrays, trajectory=trajectory, every=[m for t in per_step for m in t.metrics],
-                      steps=[[m.name for m in t.metrics] for t in per_step])
+                      steps=[[m.name for m in t.metrics] for t in per_step],
+                      groups=[g for t in per_step for g in t.groups])

@@ -80,9 +80,7 @@ def _group_with_missing(tally: Tally, named: list[tuple[str, Any, Any]], sides: 
             a = np.zeros_like(b) if a is None else a
             b = np.zeros_like(a) if b is None else b
         filled.append((name, a, b, note))
-    scale = magnitude(*(x for _, a, b, _ in filled for x in (a, b)), *cotangents)
-    for name, a, b, note in filled:
-        tally.compare(name, a, b, note=note, scale=scale, sides=sides)
+    tally.group(filled, sides=sides, scaled_by=cotangents)
 
 
 def self_metrics(tally: Tally, label: str, sides: tuple[str, str], compiled: Outcome, eager: Outcome,
