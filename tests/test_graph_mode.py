@@ -55,6 +55,31 @@ def test_a_dim_a_factory_reads_only_when_its_layer_is_called_still_makes_a_confi
     assert "features" in BUILT.reads["lazy_regroup"] and "batch" not in BUILT.reads["lazy_regroup"]
 
 
+@pytest.mark.slow
+def test_a_layer_whose_python_needs_static_shapes_is_traced_per_shape_with_xla_and_says_so():
+    """An unrolled Keras RNN cannot be traced over an unknown time axis ("Cannot unroll a RNN if the time dimension
+    is undefined"): the trace reduce_retracing generalises over two lengths raises, so the layer is traced per
+    input shape from then on, as under a fully defined input_signature, and the record names why."""
+    from conformance.catalogue.recurrent import PAIRS
+    from harness.sides import tf_side
+
+    pair = next(p for p in PAIRS if p.name == "my_rnn_sequence_001")
+    target = Target(pair, "gradient", "float32", mode="graph")
+    BUILT.reset()
+    start = tf_side.traces()
+    shapes = ((2, 3), (1, 4), (2, 5), (1, 4))
+    for seed, (batch, time) in enumerate(shapes):
+        evaluation = evaluate(target, Case({"batch": batch, "time": time, "input_size": 2, "hidden": 3}, "normal",
+                                           seed))
+        assert evaluation.ok, [m.describe for m in evaluation.metrics if not m.ok]
+    assert BUILT.built == 1  # one configuration: the time axis is the input's, not the layer's
+    said = evaluation.execution["tf"]
+    assert said.startswith("tf.function(jit_compile=True), traced per input shape")  # still XLA
+    assert "Cannot unroll a RNN if the time dimension is undefined" in said
+    # the first shape, the generalised trace that raised, then each new shape once; the repeated shape reuses its trace
+    assert tf_side.traces() - start == 1 + 1 + 2
+
+
 def test_graph_mode_compares_each_side_compiled_with_itself_eager():
     target = Target(bp.correct_linear, "gradient", "float64", mode="graph")
     BUILT.reset()

@@ -6,13 +6,15 @@ which depend on how many layers the process created before.
 
 ``graph`` mode runs forward and VJP inside one ``tf.function`` per layer and kind, with XLA
 (``jit_compile=True``) as Keras's ``fit`` does where it can. ``reduce_retracing`` lets a
-layer called with a new batch size reuse a generalised trace; traces are counted by the
-Python body itself, which runs only while tracing.
+layer called with a new batch size reuse a generalised trace (a layer whose Python needs
+static shapes is traced per shape instead, and the record says so); traces are counted by
+the Python body itself, which runs only while tracing.
 """
 
 from __future__ import annotations
 
 import contextlib
+import re
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
@@ -66,8 +68,13 @@ def traces() -> int:
 
 
 def compiler(obj: Any) -> str:
-    """How graph mode last ran this layer: with XLA, or why not."""
-    return _GRAPHS.get(obj, {}).get("compiler", _XLA)
+    """How graph mode last ran this layer: with XLA through one generalised trace, or what it fell back to and why."""
+    graphs = _GRAPHS.get(obj, {})
+    why = graphs.get("why", {})
+    said = _XLA if graphs.get("jit", True) else f"tf.function (XLA could not compile this layer: {why.get('xla')})"
+    if not graphs.get("relaxed", True):
+        said += f", traced per input shape (the trace generalised over the shapes seen raised {why.get('shapes')})"
+    return said
 
 
 @contextlib.contextmanager
@@ -303,13 +310,14 @@ def _vjp(obj: Any, xs: Sequence[Any], call_kwargs: Mapping[str, Any], cotangents
     return names, outs, [None if g is None else t.convert_to_tensor(g) for g in grads], log
 
 
-def _graph_fn(obj: Any, kind: str, jit: bool, order: tuple[str, ...] | None) -> Callable[..., Any]:
-    """The layer's tf.function for ``kind`` (forward or vjp), made once per layer, kind and output order.
+def _graph_fn(obj: Any, kind: str, jit: bool, relaxed: bool, order: tuple[str, ...] | None) -> Callable[..., Any]:
+    """The layer's tf.function for ``kind`` (forward or vjp), made once per layer, kind, compiler, tracing and
+    output order.
 
     The output names are Python-level facts of the trace, kept beside the function.
     """
     graphs = _GRAPHS.setdefault(obj, {})
-    key = (kind, jit, order)
+    key = (kind, jit, relaxed, order)
     if key not in graphs:
         def body(xs: list[Any], cotangents: list[Any] | None, **kwargs: Any) -> Any:
             _TRACES[0] += 1  # Python runs only while tracing
@@ -319,25 +327,51 @@ def _graph_fn(obj: Any, kind: str, jit: bool, order: tuple[str, ...] | None) -> 
             graphs[("names", order)] = names
             return outs, grads
 
-        graphs[key] = tf().function(body, jit_compile=jit, reduce_retracing=True)
+        graphs[key] = tf().function(body, jit_compile=jit, reduce_retracing=relaxed)
     return graphs[key]
+
+
+def _said(exc: BaseException) -> str:
+    """An error in one line. A traced function's message is a traceback of the user code, and a Keras layer's
+    wraps its own message in bold (``Exception encountered when calling ...``): the line said is the one inside."""
+    text = str(exc)
+    bold = re.search(r"\x1b\[1m(.*?)\x1b\[0m", text, re.S)
+    lines = [line.strip() for line in (bold.group(1) if bold else text).splitlines() if line.strip()]
+    if lines and lines[0].startswith("in user code"):
+        lines = [line for line in lines if re.match(r"\w+(Error|Exception): ", line)] or lines[-1:]
+    return f"{type(exc).__name__}: {lines[0][:200]}" if lines else type(exc).__name__
 
 
 def _compiled_call(obj: Any, xs: list[Any], call_kwargs: Mapping[str, Any], cots: list[Any] | None,
                    order: Sequence[str] | None = None) -> tuple[Any, Any]:
-    """Forward (and VJP) compiled; with XLA unless XLA cannot compile this layer, which is recorded."""
+    """Forward (and VJP) compiled: with XLA, through one trace generalised over the shapes it has seen.
+
+    Each way back is taken only where the one before raised, and is recorded (:func:`compiler`):
+    a trace generalised over the shapes seen (a dim left unknown) that raises where the exact
+    ones did not is a layer whose Python needs static shapes (an RNN that unrolls its time
+    axis, a resize that branches on a size): it is traced once per input shape from then on,
+    as under a ``tf.function`` whose ``input_signature`` is fully defined. A first trace that
+    XLA refuses runs in plain ``tf.function``. The error of the last way is the record's.
+    """
     kind = "forward" if cots is None else "vjp"
     graphs = _GRAPHS.setdefault(obj, {})
-    jit = graphs.get("compiler", _XLA) == _XLA
     order = None if order is None else tuple(order)
-    try:
-        return _graph_fn(obj, kind, jit, order)(xs, cots, **call_kwargs)
-    except Exception as exc:  # noqa: BLE001 - XLA's refusal is a finding; plain tf.function must still run
-        if not jit:
-            raise
-        result = _graph_fn(obj, kind, False, order)(xs, cots, **call_kwargs)
-        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-        graphs["compiler"] = f"tf.function (XLA could not compile this layer: {type(exc).__name__}: {first})"
+    jit, relaxed = graphs.get("jit", True), graphs.get("relaxed", True)
+    why = graphs.setdefault("why", {})
+    while True:
+        fn = _graph_fn(obj, kind, jit, relaxed, order)
+        traced = fn.experimental_get_tracing_count()
+        try:
+            result = fn(xs, cots, **call_kwargs)
+        except Exception as exc:  # noqa: BLE001 - a refused way is a finding; the next must still run
+            if relaxed and traced:
+                relaxed, why["shapes"] = False, _said(exc)
+            elif jit:
+                jit, why["xla"] = False, _said(exc)
+            else:
+                raise
+            continue
+        graphs.update(jit=jit, relaxed=relaxed)
         return result
 
 
