@@ -213,6 +213,10 @@ def _nearest_exact(found: Evidence) -> bool:
     return any(getattr(m, "mode", None) == "nearest-exact" for m in found.modules)
 
 
+def _avg_pool_ceil(found: Evidence) -> bool:
+    return any(getattr(m, "ceil_mode", False) and getattr(m, "count_include_pad", False) for m in found.modules)
+
+
 def _bilinear(found: Evidence) -> bool:
     return any(getattr(m, "interpolation", None) == "bilinear" for m in found.modules)
 
@@ -281,6 +285,36 @@ DEFECTS: tuple[Defect, ...] = (
         "a compiled backward at every shape the dynamic graph admits", "AssertionError in assert_size_stride",
         Signature(("gradient", "train_step"), modes=("graph",), verdicts=("error",), classes=("Conv2d",),
                   message=r"assert_size_stride|expected size \d+==\d+, stride \d+==\d+")),
+    Defect(
+        "torch-inductor-avg-pool-ceil-backward", "torch", "torch", ("torch 2.13.0",),
+        "torch's Inductor divides the gradient of an AvgPool window that ceil_mode hangs over the input's end by the "
+        "full kernel, where eager (and the forward) divide by the cells it covers: AvgPool1d(2, ceil_mode=True) at "
+        "length 3 gives [0.5, 0.5, 0.5] for eager's [0.5, 0.5, 1.0]",
+        "conform run --pairs atlas_avg_pool1d_ceil --checks gradient --modes graph",
+        "the eager gradient", "the overhanging window's cells' gradient divided by the kernel size",
+        Signature(("gradient", "train_step"), modes=("graph",), classes=("AvgPool1d", "AvgPool2d", "AvgPool3d"),
+                  sides=("torch.compile", "torch eager"), where=_avg_pool_ceil),
+        upstream="pytorch/pytorch#198119 (open)"),
+    Defect(
+        "torch-inductor-max-pool2d-dynamic-backward", "torch", "torch", ("torch 2.13.0",),
+        "torch's Inductor compiles a MaxPool2d backward with a dynamic height that indexes out of bounds: "
+        "MaxPool2d(5, stride=1, padding=2) at (1, 1, 1, 1), then (1, 1, 2, 1), raises 'index out of bounds' in the "
+        "backward (the forward matches eager)",
+        "conform run --pairs atlas_max_pool2d_same --checks gradient --modes graph",
+        "a compiled backward at every shape the dynamic graph admits", "RuntimeError: index out of bounds",
+        Signature(("gradient", "train_step"), modes=("graph",), verdicts=("error",), classes=("MaxPool2d",),
+                  message=r"index out of bounds|out of bounds for dimension")),
+    Defect(
+        "xla-sqrt-grad-zero", "tensorflow", "tensorflow", ("tensorflow 2.21.0",),
+        "XLA's SqrtGrad (and RsqrtGrad) return NaN where TF's kernels return 0, at a zero upstream gradient: "
+        "x_c / (sqrt(var) + eps) over a constant row has a finite gradient in eager TF and torch, NaN under "
+        "tf.function(jit_compile=True)",
+        "conform run --pairs layer_norm_002 --checks gradient --modes graph",
+        "SqrtGrad(y=0, dy=0) = 0, as TF's kernel", "NaN",
+        Signature(("gradient", "train_step"), modes=("graph",), sides=("tf.function", "tf eager"),
+                  graph=("Sqrt", "Rsqrt"), message=r"non-finite output from finite inputs \(tf\.function"),
+        upstream="closest: tensorflow/tensorflow#118674 (open: XLA's gradient of tf.where leaks sqrt'(0)); "
+                 "SqrtGrad at dy = 0 not reported"),
     Defect(
         "torch-inductor-cache-cpu-capability", "torch", "torch", ("torch 2.13.0",),
         "torch's Inductor reuses CPU kernels compiled for another ATen CPU capability: its cache key misses "

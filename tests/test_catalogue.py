@@ -83,12 +83,14 @@ def test_a_bug_planted_in_one_inner_block_of_simple_unet_is_localised_to_that_bl
 def test_no_declaration_in_the_catalogue_excuses_a_precision_effect():
     """Precision effects are measured (``precision`` records naming the less accurate side), never declared.
 
-    Every declaration is strict, so it must reproduce; none is limited to float32, where only
-    precision effects live; and no input hides a value regime, as the RNN pairs once hid x1e3.
+    Every declaration is strict, so it must reproduce, but for a framework defect of the ledger
+    (re-checked by its reproducer on every release) that only some values provoke, scoped to the
+    value regimes that draw them (XLA's NaN on a constant row); none is limited to float32, where
+    only precision effects live; and no input hides a value regime, as the RNN pairs once hid x1e3.
     """
     for pair in CATALOGUE.pairs.values():
         for declared in pair.known_divergences:
-            assert declared.strict, (pair.name, declared.reason)
+            assert declared.strict or (declared.finding and declared.regimes), (pair.name, declared.reason)
             assert declared.dtypes != ("float32",), (pair.name, declared.reason)
     hidden = {p.name for p in CATALOGUE.pairs.values() for t in p.inputs if t.regimes is not None}
     # three declared pairs draw continuous values only, where ties or zeros could make the two formulas coincide

@@ -25,7 +25,7 @@ from conformance.catalogue import (
     dense_map,
     twins,
 )
-from harness import frameworks
+from harness import frameworks, ledger
 from harness.spec import Bench, Builtin, KnownDivergence, LayerPair, Link, Origin, Params, Stage, Tensor
 
 __all__ = ["PAIRS"]
@@ -195,6 +195,9 @@ PAIRS: tuple[LayerPair, ...] = (
         description="gamma * (x - mean) / (unbiased std + 1e-6) + beta over the last axis.",
         train_step=TRAIN_STEP,
         bench=_NORM_BENCH,
+        # a constant row (var 0) meets XLA's SqrtGrad at dy = 0; the zeros and ties regimes draw one only sometimes
+        known_divergences=(ledger.declared("xla-sqrt-grad-zero", "gradient", modes=("graph",),
+                                           regimes=("zeros", "ties"), strict=False),),
     ),
     LayerPair(
         name="layer_normalization_003",

@@ -15,9 +15,18 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from harness import ledger
 from harness.atlas.conv import _inner, _pairs, _tuple  # one reading of Keras's padding for both families
 from harness.atlas.core import Convention, Counterpart, Example, Setting, keras, torch_nn
 from harness.spec import Params, Tensor
+
+# torch.compile's gradient of the window ceil_mode hangs over an odd length (kernel 2): a torch defect, declared
+# where it shows (compiled against eager, and so against TF) and re-checked by its reproducer on every release.
+AVG_POOL_CEIL_INDUCTOR = ledger.declared("torch-inductor-avg-pool-ceil-backward", "gradient", modes=("graph",),
+                                         where=lambda p: p["kernel_size"] == 2 and p["length"] % 2 == 1)
+# torch.compile's dynamic MaxPool2d backward raises (index out of bounds) for windows wider than the input: a torch
+# bug, recorded as a skip that says so, as Conv3d's (harness.atlas.conv).
+MAX_POOL_INDUCTOR = ledger.entry("torch-inductor-max-pool2d-dynamic-backward").reason
 
 BATCH = st.integers(1, 3)
 CHANNELS = st.integers(1, 4)
@@ -192,7 +201,8 @@ MAX_POOL = Counterpart(
                       "width": st.integers(1, 8)},
                 inputs=X2, output_layout="channels_first",
                 description="nn.MaxPool2d(2p+1, stride=1, padding=p) vs MaxPooling2D(2p+1, strides=1, "
-                            "padding='same'): p cells on every side that never win a max."),
+                            "padding='same'): p cells on every side that never win a max.",
+                spec={"skip_modes": {"graph": MAX_POOL_INDUCTOR}}),
         Example("max_pool2d_ceil", lambda p: torch_nn().MaxPool2d(2, ceil_mode=True),
                 dims={"batch": BATCH, "channels": CHANNELS, "height": st.integers(1, 8), "width": st.integers(1, 8)},
                 inputs=X2, output_layout="channels_first",
@@ -252,7 +262,8 @@ AVG_POOL = Counterpart(
                       "length": st.integers(1, 8)},
                 inputs=X1, output_layout="channels_first",
                 description="nn.AvgPool1d(k <= 2, ceil_mode=True) vs AveragePooling1D(k, padding='same'): the last "
-                            "window of an odd length averages the one cell it has on both."),
+                            "window of an odd length averages the one cell it has on both.",
+                spec={"known_divergences": (AVG_POOL_CEIL_INDUCTOR,)}),
         Example("avg_pool2d_pad1", _avg(2, ("stride",), padding=1),
                 dims={"batch": BATCH, "channels": CHANNELS, "kernel_size": st.integers(2, 3),
                       "stride": st.integers(1, 2), "height": st.integers(1, 8), "width": st.integers(1, 8)},
