@@ -11,7 +11,8 @@ targets) one ulp up or down at random (:func:`harness.engine.jittered`). Per com
 each side's *spread* is its largest move from its own unperturbed result; the *floor* is the
 larger spread over both sides and both draws, and at least one ulp of the tensor's comparison
 scale (a result's own rounding, which a saturated function does not pass on from its inputs).
-The tensors of one comparison group share its widest floor (:func:`_pooled`). A cross-framework difference within ``K`` times the floor is rounding, on any CPU; beyond it,
+The tensors of one comparison group share its widest floor (:func:`_pooled`). A
+cross-framework difference within ``K`` times the floor is rounding, on any CPU; beyond it,
 a divergence. The floor is recorded with every example it judged, and shown.
 
 Where:
@@ -139,7 +140,7 @@ def _pooled(group: dict[str, dict[str, Any]]) -> None:
     """
     stable = {n: f for n, f in group.items() if f["stable"]}
     widest = max(stable, key=lambda n: stable[n]["floor"], default=None)
-    for name, f in stable.items():
+    for f in stable.values():
         if f["floor"] < stable[widest]["floor"]:
             f.update(own=f["floor"], floor=stable[widest]["floor"], pooled_from=widest)
 

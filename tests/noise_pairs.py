@@ -17,7 +17,8 @@ from tests.broken_pairs import DENSE_DIMS, LINEAR_MAP, ORIGIN, X, tf_dense, torc
 UNET = next(p for p in CONV_PAIRS if p.name == "simple_unet_002")
 DOWN_BLOCK = next(p for p in CONV_PAIRS if p.name == "down_block_002")
 # issue 22's second case: a batch norm's bias (one element) after an SGD step, 1.63e-14 apart, 21 times its own spread
-DOWN_BLOCK_CASE = '{"params":{"batch":3,"height":5,"in_channels":2,"out_channels":1,"width":7},"regime":"normal","seed":158}'
+DOWN_BLOCK_CASE = ('{"params":{"batch":3,"height":5,"in_channels":2,"out_channels":1,"width":7},'
+                   '"regime":"normal","seed":158}')
 # The case that failed a fixed 1e-9 on an AMD EPYC (issue 22): 3.5e-9 after five SGD steps, rounding only.
 UNET_CASE = ('{"params":{"base":2,"batch":2,"height":8,"in_channels":2,"out_channels":2,"width":8},'
              '"regime":"normal","seed":340}')

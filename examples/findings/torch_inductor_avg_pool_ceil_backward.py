@@ -62,7 +62,8 @@ def main() -> int:
         if not same:
             wrong.append(f"{name} at {shape}")
     if wrong:
-        print(f"bug present: the compiled backward divides an overhanging window by the full kernel ({', '.join(wrong)})")
+        print(f"bug present: the compiled backward divides an overhanging window by the full kernel "
+              f"({', '.join(wrong)})")
         return 1
     print("fixed: every compiled gradient matches eager")
     return 0
