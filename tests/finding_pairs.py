@@ -89,3 +89,26 @@ user_attention_declared = LayerPair(
     name="user_attention_declared", torch=_torch_attention, **{**ATTENTION, "checks": ("forward",)},
     known_divergences=(ledger.declared("keras-mha-scale-float32", "forward", dtypes=("float64",)),),
     description="the correct port, Keras's scale defect declared by its ledger id")
+
+
+def _torch_pool(p):
+    import torch
+
+    return torch.nn.AvgPool2d(2, ceil_mode=True)
+
+
+def _keras_pool(p):
+    import keras
+
+    return keras.layers.AveragePooling2D(2, padding="same")
+
+
+# AvgPool2d(2, ceil_mode=True) against AveragePooling2D(2, padding="same"), equal at any size: at an odd one, graph
+# mode meets torch Inductor's gradient of the window ceil_mode hangs over the edge (the atlas has the 1-d pair only).
+user_avg_pool = LayerPair(
+    name="user_avg_pool", origin=ORIGIN, torch=_torch_pool, tf=_keras_pool,
+    dims={"batch": st.integers(1, 2), "channels": st.integers(1, 2), "height": st.sampled_from([3, 5]),
+          "width": st.sampled_from([3, 5])},
+    inputs=(Tensor("x", ("batch", "channels", "height", "width"), layout="channels_first"),),
+    output_layout="channels_first", checks=("gradient",), modes=("graph",),
+    description="a 2x2 average pool keeping a partial last window, torch ceil_mode vs Keras 'same'")

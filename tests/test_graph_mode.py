@@ -71,7 +71,7 @@ def test_a_layer_whose_python_needs_static_shapes_is_traced_per_shape_with_xla_a
     for seed, (batch, time) in enumerate(shapes):
         evaluation = evaluate(target, Case({"batch": batch, "time": time, "input_size": 2, "hidden": 3}, "normal",
                                            seed))
-        assert evaluation.ok, [m.describe for m in evaluation.metrics if not m.ok]
+        assert evaluation.ok, [m.name for m in evaluation.metrics if not m.ok]
     assert BUILT.built == 1  # one configuration: the time axis is the input's, not the layer's
     said = evaluation.execution["tf"]
     assert said.startswith("tf.function(jit_compile=True), traced per input shape")  # still XLA

@@ -84,6 +84,15 @@ def test_a_user_s_correct_ports_name_the_defects_they_meet():
 
 
 @pytest.mark.slow
+def test_a_user_s_pool_port_names_the_inductor_defect_it_meets_in_graph_mode():
+    pair = registry.load([PAIRS]).pairs["user_avg_pool"]
+    record = run_check(Target(pair, "gradient", "float64", mode="graph", source=PAIRS), max_examples=3)
+    assert record.verdict == "fail"  # labelled, still red
+    assert [f["id"] for f in record.findings] == ["torch-inductor-avg-pool-ceil-backward"]
+    assert "torch.compile" in record.message
+
+
+@pytest.mark.slow
 def test_a_real_divergence_of_the_defect_s_size_on_a_ledger_layer_still_fails_and_is_not_labelled():
     record = _run("user_attention_off", "forward")
     assert record.verdict == "fail" and record.findings is None
