@@ -45,17 +45,20 @@ def cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def thread_count() -> int:
-    """Intra-op threads for both frameworks: $CONFORM_THREADS, else this process's share of the cores.
+def thread_count(workers: int | None = None) -> int:
+    """Intra-op threads for both frameworks: $CONFORM_THREADS, else a process's share of the cores.
 
     Under pytest-xdist (``conform run -n N``) each of the N workers gets cores / N threads:
     N processes with every core each would oversubscribe the machine, and the small ops of a
-    conformance check gain nothing from threads another worker needs.
+    conformance check gain nothing from threads another worker needs. ``workers``: the count
+    to share among (default: this process's, from xdist's ``PYTEST_XDIST_WORKER_COUNT``).
     """
     raw = os.environ.get("CONFORM_THREADS")
     if raw is None:
-        workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")
-        return max(1, cores() // max(1, int(workers) if workers.isdigit() else 1))
+        if workers is None:
+            count = os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")
+            workers = int(count) if count.isdigit() else 1
+        return max(1, cores() // max(1, workers))
     if not raw.isdigit() or int(raw) < 1:
         raise FrameworkSetupError(f"CONFORM_THREADS must be a positive integer. Received: {raw!r}")
     return int(raw)

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
-from harness import recycle, registry, selection
+from harness import frameworks, recycle, registry, selection
 from harness.cases import Case
 from harness.check import DEFAULT_TIMEOUT, Target, run_check
 from harness.profiles import DEFAULT, PROFILES
@@ -108,10 +108,8 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"--conform-timeout must be > 0. Received: {config.getoption('conform_timeout')}")
     config.stash[_RECORDS] = []
     config.stash[_DONE] = _done(config)
-    if config.getoption("conform_device") != "cpu":
-        from harness import devices
-
-        devices.set_tf32(config.getoption("conform_tf32"))  # recorded in environment.json's settings
+    if config.getoption("conform_in_process"):
+        _settings(config).apply()  # else the record process applies them (harness.recycle)
     out = config.getoption("conform_out")
     writer = None
     if out and not hasattr(config, "workerinput"):
@@ -284,8 +282,36 @@ def conform_run(request: pytest.FixtureRequest) -> Callable[[Target], Record]:
 def _worker(config: pytest.Config) -> recycle.Worker:
     """This process's record maker (:mod:`harness.recycle`), started on first use."""
     if _MAKER not in config.stash:
-        config.stash[_MAKER] = recycle.Worker()
+        config.stash[_MAKER] = recycle.Worker(settings=_settings(config))
     return config.stash[_MAKER]
+
+
+def _xdist_workers(config: pytest.Config) -> int:
+    """How many xdist workers this process controls (0: it makes its own records)."""
+    n = getattr(config.option, "numprocesses", None)
+    return n if isinstance(n, int) and not hasattr(config, "workerinput") else 0
+
+
+def _settings(config: pytest.Config) -> recycle.Settings:
+    """The numerics settings of this run's record processes; the xdist controller's are its workers' children's."""
+    workers = _xdist_workers(config)
+    return recycle.Settings(device=config.getoption("conform_device"), tf32=config.getoption("conform_tf32"),
+                            threads=frameworks.thread_count(workers) if workers else None)
+
+
+def _environment(config: pytest.Config, extra: dict[str, Any]) -> dict[str, Any]:
+    """environment.json, taken where the records are made: by the record process, with the run's settings applied."""
+    if config.getoption("conform_in_process"):
+        from harness import environment
+
+        return environment.collect(extra)
+    if not _xdist_workers(config):
+        return _worker(config).environment(extra)  # the child stays, warm, for this process's records
+    maker = recycle.Worker(settings=_settings(config))  # the records are made under the workers
+    try:
+        return maker.environment(extra)
+    finally:
+        maker.stop()
 
 
 def _now() -> str:
@@ -333,8 +359,6 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     writer = config.stash.get(_WRITER, None)
     if writer is None:
         return
-    from harness import environment
-
     previous = {}
     if config.getoption("conform_resume"):
         try:
@@ -342,7 +366,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         except ResultsError:
             previous = {}
     else:
-        writer.write_environment(environment.collect({
+        writer.write_environment(_environment(config, {
             "command": sys.argv,
             "run_id": writer.directory.name,
             "hypothesis_profile": _profile(config),

@@ -12,6 +12,13 @@ framework.
 A child that dies mid-record (a segfault in a framework, the kernel's OOM killer) costs that
 record, which becomes an ``error`` naming the signal, not the run: the next record gets a
 fresh child. The child ignores SIGINT: Ctrl-C interrupts pytest, which stops the child.
+
+Because the records are made in the child, so are the settings they depend on and the
+snapshot that describes them (``environment.json``): the child applies the run's
+:class:`Settings` (TF32 on a GPU, the thread count of an xdist worker) before its first
+record, and takes the snapshot when asked (:meth:`Worker.environment`). Set in the pytest
+process, TF32 off never reached a record; taken there, the snapshot described a process
+that made none (and imported both frameworks for it: 5 s of every ``conform run``).
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["MAX_BYTES", "MAX_RECORDS", "Job", "Worker", "rss"]
+__all__ = ["MAX_BYTES", "MAX_RECORDS", "Job", "Settings", "Worker", "rss"]
 
 MAX_RECORDS = int(os.environ.get("CONFORM_RECYCLE_RECORDS", "200"))
 MAX_BYTES = int(float(os.environ.get("CONFORM_RECYCLE_GIB", "2.5")) * 2**30)
@@ -46,6 +53,35 @@ class Job:
     profile: str | None
 
 
+@dataclass(frozen=True)
+class Settings:
+    """What a record process sets before its first record: the numerics the run asked for.
+
+    ``threads``: intra-op threads where this process is not itself the one whose share of the
+    cores they are (the xdist controller's snapshot describes its workers' children); None:
+    :func:`harness.frameworks.thread_count` decides, as in every record process.
+    """
+
+    device: str = "cpu"
+    tf32: bool = False
+    threads: int | None = None
+
+    def apply(self) -> None:
+        if self.threads is not None:
+            os.environ.setdefault("CONFORM_THREADS", str(self.threads))
+        if self.device != "cpu":
+            from harness import devices
+
+            devices.set_tf32(self.tf32)
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    """A request for the environment snapshot, with the run's own entries (``extra``)."""
+
+    extra: dict[str, Any]
+
+
 def rss(pid: int) -> int:
     """Resident memory of a process in bytes (0 where /proc cannot tell)."""
     try:
@@ -57,15 +93,16 @@ def rss(pid: int) -> int:
     return 0
 
 
-def _serve(conn: Any) -> None:
-    """The child: make records until told to stop (None) or until the parent goes away."""
+def _serve(conn: Any, settings: Settings) -> None:
+    """The child: make records (and snapshots) until told to stop (None) or until the parent goes away."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     import json
 
-    from harness import registry
+    from harness import environment, registry
     from harness.cases import Case
     from harness.check import Target, run_check
 
+    settings.apply()
     catalogues: dict[tuple[str, ...], registry.Catalogue] = {}
     while True:
         try:
@@ -74,6 +111,9 @@ def _serve(conn: Any) -> None:
             return
         if job is None:
             return
+        if isinstance(job, _Snapshot):  # as plain values: torch's version string, unpickled there, imports torch
+            conn.send(json.loads(json.dumps(environment.collect(job.extra))))
+            continue
         catalogue = catalogues.get(job.pairs_from) or catalogues.setdefault(job.pairs_from,
                                                                             registry.load(job.pairs_from))
         pair = catalogue.pairs[job.pair]
@@ -86,9 +126,10 @@ def _serve(conn: Any) -> None:
 class Worker:
     """A child process that makes records, replaced after ``max_records`` or past ``max_bytes`` resident."""
 
-    def __init__(self, max_records: int = MAX_RECORDS, max_bytes: int = MAX_BYTES):
+    def __init__(self, max_records: int = MAX_RECORDS, max_bytes: int = MAX_BYTES, settings: Settings = Settings()):
         self.max_records = max_records
         self.max_bytes = max_bytes
+        self.settings = settings
         self.process: Any = None
         self.conn: Any = None
         self.done = 0
@@ -97,7 +138,7 @@ class Worker:
     def _start(self) -> None:
         context = multiprocessing.get_context("spawn")  # a fresh interpreter: no state of pytest's inherited
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child,), name="conform-records", daemon=True)
+        self.process = context.Process(target=_serve, args=(child, self.settings), name="conform-records", daemon=True)
         self.process.start()
         child.close()
         self.done = 0
@@ -119,6 +160,24 @@ class Worker:
         if self.done >= self.max_records or rss(self.process.pid) > self.max_bytes:
             self.stop()
         return record
+
+    def environment(self, extra: dict[str, Any]) -> dict[str, Any]:
+        """The environment snapshot (:func:`harness.environment.collect`) as the child that makes the records sees it.
+
+        A child that dies taking it (a framework that crashes on import) leaves it to this process.
+        """
+        if self.process is None or not self.process.is_alive():
+            self._start()
+        try:
+            self.conn.send(_Snapshot(extra))
+            return self.conn.recv()
+        except (EOFError, OSError, BrokenPipeError):
+            self.process.join(timeout=5)
+            self.process = None
+        from harness import environment
+
+        self.settings.apply()
+        return environment.collect(extra)
 
     def stop(self) -> None:
         if self.process is None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from harness.frameworks import thread_count
 from tests.e2e import conform
 
 PAIRS = str(Path(__file__).with_name("upgrade_pairs.py"))
@@ -168,6 +169,9 @@ def test_xdist_spreads_a_run_and_keeps_every_record(runs):
     expected = sorted(json.loads(x)["pair"] + json.loads(x)["check"] + json.loads(x)["dtype"]
                       for x in (base / "results.jsonl").read_text().splitlines())
     assert keys == expected
+    # environment.json describes the processes that made the records: each worker's share of the cores
+    settings = json.loads((cwd / "parallel" / "environment.json").read_text())["settings"]
+    assert settings["threads"] == settings["torch_threads"] == settings["tf_intra_op_threads"] == thread_count(2)
     assert gate(cwd, str(base), str(cwd / "parallel"), "--no-replay").returncode == 0
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -27,10 +28,27 @@ def test_the_pytest_process_imports_no_framework():
 
 
 def test_rss_reads_this_process_and_nothing_for_a_process_that_is_gone():
-    import os
-
     assert recycle.rss(os.getpid()) > 1_000_000
     assert recycle.rss(2**22 + 12345) == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("tf32", [False, True])
+def test_the_runs_settings_hold_in_the_child_that_makes_the_records_and_its_snapshot_is_taken_there(tf32):
+    """A GPU run's TF32 choice was once set in the pytest process, which makes no record (TF's default, TF32 on,
+    reached them), and environment.json described that process. The flags exist without a GPU, so this runs here."""
+    worker = recycle.Worker(settings=recycle.Settings(device="cuda", tf32=tf32, threads=1))
+    try:
+        snapshot = worker.environment({"run_id": "settings"})
+        settings = snapshot["settings"]
+        assert (settings["torch_tf32_matmul"], settings["torch_tf32_cudnn"], settings["tf_tf32"]) == (tf32,) * 3
+        threads = int(os.environ.get("CONFORM_THREADS", "1"))  # a user's own setting wins
+        assert settings["threads"] == settings["torch_threads"] == settings["tf_intra_op_threads"] == threads
+        assert snapshot["run_id"] == "settings"
+        assert worker.run(job("survivor"))["verdict"] == "pass"
+        assert worker.started == 1  # the child that took the snapshot made the record
+    finally:
+        worker.stop()
 
 
 @pytest.mark.slow
