@@ -148,8 +148,11 @@ def _skip_reason(target: Target) -> str | None:
     """Why this target cannot run here (a declared skip, a missing device or framework), if it cannot."""
     from harness import devices
 
-    if target.mode in target.pair.skip_modes:
-        return f"{target.mode} mode not checked: {target.pair.skip_modes[target.mode]}"
+    skips = target.pair.skip_modes
+    if target.mode in skips:
+        return f"{target.mode} mode not checked: {skips[target.mode]}"
+    if f"{target.mode}:{target.check}" in skips:
+        return f"{target.check} in {target.mode} mode not checked: {skips[f'{target.mode}:{target.check}']}"
     problem = devices.unavailable("torch", target.device)
     if problem:
         return f"device {target.device!r}: {problem}"

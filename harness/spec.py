@@ -481,7 +481,9 @@ class LayerPair:
         modes: ``eval`` (inference), ``train`` (training flag set: batch statistics) and
             ``graph`` (inference compiled: ``tf.function`` with XLA, ``torch.compile``).
             Checks that do not depend on a mode run in one (see :meth:`modes_for`).
-        skip_modes: mode -> reason, recorded as ``skip`` (a mode not checkable for this pair).
+        skip_modes: mode -> reason, recorded as ``skip`` (a mode not checkable for this pair); a key
+            ``"mode:check"`` skips that one check in that mode (a framework defect that breaks
+            graph-mode gradients leaves the graph-mode forward records to run).
         calls: forward calls per example; >1 for stateful layers (buffers updated in forward).
         stages: sublayers of a composite, in call order, for first-divergence localisation.
         train_dims: dims drawn differently in training mode (batch statistics need more
@@ -540,9 +542,13 @@ class LayerPair:
             raise SpecError(f"Pair {self.name!r}: call_args {missing} are not declared in dims")
         if self.output_layout not in LAYOUTS:
             raise SpecError(f"Pair {self.name!r}: output_layout must be one of {LAYOUTS}")
-        bad_modes = [m for m in (*self.modes, *self.skip_modes) if m not in MODES]
+        bad_modes = [m for m in (*self.modes, *(k.partition(":")[0] for k in self.skip_modes)) if m not in MODES]
         if bad_modes or not self.modes:
             raise SpecError(f"Pair {self.name!r}: modes must be a non-empty subset of {MODES}; got {bad_modes}")
+        bad_checks = [k for k in self.skip_modes if ":" in k and k.partition(":")[2] not in CHECKS]
+        if bad_checks:
+            raise SpecError(f"Pair {self.name!r}: a skip_modes key is a mode or 'mode:check', a check one of "
+                            f"{CHECKS}. Received: {bad_checks}")
         if self.timeout is not None and self.timeout <= 0:
             raise SpecError(f"Pair {self.name!r}: timeout must be > 0 seconds. Received: timeout={self.timeout}")
         if self.calls < 1:

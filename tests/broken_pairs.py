@@ -253,6 +253,11 @@ second_stage_bug = LayerPair(
     tf=lambda p: _tf_two_stage(p, bias_twice=True), dims=DENSE_DIMS, inputs=X, weights=TWO_STAGE_MAP,
     stages=TWO_STAGES, description="the second of two stages adds its bias twice on the TF side",
 )
+skipped_train_gradient = LayerPair(
+    name="skipped_train_gradient", origin=ORIGIN, torch=_identity, tf=_identity, dims=DENSE_DIMS, inputs=X,
+    modes=("eval", "train"), skip_modes={"train:gradient": "a defect breaks training-mode gradients"},
+    description="one check of one mode skipped, with its reason; the mode's other checks run",
+)
 skipped_train_mode = LayerPair(
     name="skipped_train_mode", origin=ORIGIN, torch=_identity, tf=_identity, dims=DENSE_DIMS, inputs=X,
     modes=("eval", "train"), skip_modes={"train": "not checkable yet"},

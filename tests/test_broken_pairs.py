@@ -144,6 +144,22 @@ def test_a_skipped_mode_is_a_skip_record_with_its_reason():
     assert run_check(Target(bp.skipped_train_mode, "forward", "float32", mode="eval")).verdict == "pass"
 
 
+def test_a_skipped_check_of_one_mode_skips_that_record_only():
+    record = run_check(Target(bp.skipped_train_gradient, "gradient", "float32", mode="train"))
+    assert record.verdict == "skip" and record.message.startswith("gradient in train mode not checked: a defect")
+    assert run_check(Target(bp.skipped_train_gradient, "forward", "float32", mode="train")).verdict == "pass"
+    assert run_check(Target(bp.skipped_train_gradient, "gradient", "float32", mode="eval")).verdict == "pass"
+
+
+def test_a_skip_of_a_check_that_does_not_exist_is_refused():
+    from harness import LayerPair
+    from harness.spec import SpecError
+
+    with pytest.raises(SpecError, match="'train:gradients'"):
+        LayerPair(name="typo", origin=bp.ORIGIN, torch=bp._identity, tf=bp._identity, dims=bp.DENSE_DIMS,
+                  inputs=bp.X, modes=("eval", "train"), skip_modes={"train:gradients": "typo"})
+
+
 def test_the_parameters_check_fails_and_lists_the_misfit():
     record = run(bp.parameters_mismatch, "parameters")
     assert record.verdict == "fail"
