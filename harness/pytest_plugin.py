@@ -288,8 +288,10 @@ def _worker(config: pytest.Config) -> recycle.Worker:
 
 def _xdist_workers(config: pytest.Config) -> int:
     """How many xdist workers this process controls (0: it makes its own records)."""
-    n = getattr(config.option, "numprocesses", None)
-    return n if isinstance(n, int) and not hasattr(config, "workerinput") else 0
+    n = getattr(config.option, "numprocesses", None)  # xdist has resolved "auto" to a count by now
+    if not isinstance(n, int) or hasattr(config, "workerinput"):
+        return 0
+    return min(n, getattr(config.option, "maxprocesses", None) or n)
 
 
 def _settings(config: pytest.Config) -> recycle.Settings:
