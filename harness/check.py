@@ -129,7 +129,7 @@ class _Counters:
             tf_side.forget_kernels()
         if self.graph:
             torch_side.forget_graphs()
-            self.start = (tf_side.traces(), torch_side.compilations())
+            self.start = (tf_side.traces(), torch_side.compilations(), torch_side.graph_breaks())
 
     def note(self, evaluation: Any) -> None:
         self.execution.update(evaluation.execution)
@@ -139,9 +139,15 @@ class _Counters:
             return dict(self.execution) or None
         from harness.sides import tf_side, torch_side
 
-        return {**self.execution, "tf_traces": tf_side.traces() - self.start[0],
-                "torch_compiles": torch_side.compilations() - self.start[1], "layers_built": BUILT.built,
-                "examples": examples}
+        compiles = torch_side.compilations() - self.start[1]
+        out = {**self.execution, "tf_traces": tf_side.traces() - self.start[0], "torch_compiles": compiles,
+               "layers_built": BUILT.built, "examples": examples}
+        breaks = {r: n - self.start[2].get(r, 0) for r, n in torch_side.graph_breaks().items()}
+        if any(breaks.values()):
+            out["torch_graph_breaks"] = {r: n for r, n in breaks.items() if n}
+        if not compiles and "torch" in out:  # "torch.compile" alone would claim what did not happen
+            out["torch"] = f"{out['torch']}: compiled nothing, dynamo ran the module eagerly"
+        return out
 
 
 def _skip_reason(target: Target) -> str | None:

@@ -90,3 +90,24 @@ def test_graph_mode_compares_each_side_compiled_with_itself_eager():
     assert any(n.endswith("[tf.function vs eager]") for n in names)
     assert evaluation.execution["tf"] == "tf.function(jit_compile=True)"
     assert evaluation.ok
+
+
+@pytest.mark.slow
+def test_a_module_dynamo_does_not_compile_is_named_so_in_the_record_with_its_graph_break():
+    """torch.compile runs nn.LSTM eagerly (a graph break): a record that said only "torch.compile" claimed otherwise."""
+    from harness import registry
+    from harness.check import run_check
+    from harness.report.execution import execution_block
+
+    record = run_check(Target(registry.load(()).pairs["atlas_lstm"], "forward", "float32", mode="graph"),
+                       max_examples=1, profile="smoke")
+    assert record.verdict == "pass", record.message
+    x = record.execution
+    assert x["torch_compiles"] == 0 and x["torch"].endswith("compiled nothing, dynamo ran the module eagerly")
+    assert list(x["torch_graph_breaks"]) == ["Attempted to wrap RNN, GRU, or LSTM"]
+    assert "Attempted to wrap RNN, GRU, or LSTM</code> x " in execution_block(record)
+    compiled = run_check(Target(bp.correct_linear, "forward", "float32", mode="graph"), max_examples=1,
+                         profile="smoke").execution
+    assert compiled["torch_compiles"] >= 1 and "torch_graph_breaks" not in compiled
+    assert not compiled["torch"].endswith("eagerly")
+

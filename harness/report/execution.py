@@ -16,7 +16,8 @@ from harness.results import Record
 __all__ = ["execution_block"]
 
 _ROWS = (("tf", "TF ran under"), ("torch", "torch ran under"), ("tf_traces", "tf.function traces"),
-         ("torch_compiles", "torch.compile compilations"), ("layers_built", "layers built"),
+         ("torch_compiles", "torch.compile compilations"),
+         ("torch_graph_breaks", "torch graph breaks (dynamo ran that code eagerly)"), ("layers_built", "layers built"),
          ("examples", "examples"))
 
 
@@ -47,9 +48,11 @@ def execution_sentence(execution: dict[str, Any]) -> str:
 
 
 def _value(value: Any) -> str:
-    """A compiler description as code, a count as a number."""
+    """A compiler description as code, a count as a number, graph breaks as their reasons and counts."""
     if _count(value) is not None:
         return f'<td class="num">{value}</td>'
+    if isinstance(value, dict):
+        return "<td>" + "; ".join(f"<code>{e(k)}</code> x {e(v)}" for k, v in value.items()) + "</td>"
     return f"<td><code>{e(value)}</code></td>"
 
 

@@ -32,7 +32,7 @@ from harness.sides import (
 )
 
 __all__ = [
-    "COMPILER", "CUDNN_EVAL_RNN", "build", "compilations", "cudnn_for", "entries", "floating", "load",
+    "COMPILER", "CUDNN_EVAL_RNN", "build", "compilations", "cudnn_for", "entries", "floating", "graph_breaks", "load",
     "low_precision_ops", "observe", "reloaded", "run", "sgd", "state", "step", "undeclared",
 ]
 
@@ -67,6 +67,18 @@ def compilations() -> int:
     from torch._dynamo.utils import counters
 
     return int(counters["stats"]["unique_graphs"])
+
+
+def graph_breaks() -> dict[str, int]:
+    """Dynamo's graph breaks in this process so far, by the first line of their reason (a per-record delta is
+    reported): where a module ran eagerly inside ``torch.compile`` ("Attempted to wrap RNN, GRU, or LSTM")."""
+    from torch._dynamo.utils import counters
+
+    out: dict[str, int] = {}
+    for reason, n in counters["graph_break"].items():
+        line = str(reason).strip().splitlines()[0][:200] if str(reason).strip() else "graph break"
+        out[line] = out.get(line, 0) + int(n)
+    return out
 
 
 @contextlib.contextmanager
