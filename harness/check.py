@@ -142,9 +142,10 @@ class _Counters:
         compiles = torch_side.compilations() - self.start[1]
         out = {**self.execution, "tf_traces": tf_side.traces() - self.start[0], "torch_compiles": compiles,
                "layers_built": BUILT.built, "examples": examples}
-        breaks = {r: n - self.start[2].get(r, 0) for r, n in torch_side.graph_breaks().items()}
-        if any(breaks.values()):
-            out["torch_graph_breaks"] = {r: n for r, n in breaks.items() if n}
+        before = self.start[2]
+        breaks = {r: n - before.get(r, 0) for r, n in torch_side.graph_breaks().items() if n > before.get(r, 0)}
+        if breaks:
+            out["torch_graph_breaks"] = breaks
         if not compiles and "torch" in out:  # "torch.compile" alone would claim what did not happen
             out["torch"] = f"{out['torch']}: compiled nothing, dynamo ran the module eagerly"
         return out

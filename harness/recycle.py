@@ -144,18 +144,25 @@ class Worker:
         self.done = 0
         self.started += 1
 
-    def run(self, job: Job) -> dict[str, Any]:
-        """The record of ``job`` as JSON; a child that dies while making it gives an error record instead."""
+    def _ask(self, message: Any) -> tuple[bool, Any]:
+        """Send ``message`` to the child (started if need be): (True, its answer), or (False, its exit code) where
+        it died first."""
         if self.process is None or not self.process.is_alive():
             self._start()
         try:
-            self.conn.send(job)
-            record = self.conn.recv()
+            self.conn.send(message)
+            return True, self.conn.recv()
         except (EOFError, OSError, BrokenPipeError):
             self.process.join(timeout=5)
             code = self.process.exitcode
             self.process = None
-            return _died(job, code)
+            return False, code
+
+    def run(self, job: Job) -> dict[str, Any]:
+        """The record of ``job`` as JSON; a child that dies while making it gives an error record instead."""
+        answered, record = self._ask(job)
+        if not answered:
+            return _died(job, record)
         self.done += 1
         if self.done >= self.max_records or rss(self.process.pid) > self.max_bytes:
             self.stop()
@@ -164,16 +171,12 @@ class Worker:
     def environment(self, extra: dict[str, Any]) -> dict[str, Any]:
         """The environment snapshot (:func:`harness.environment.collect`) as the child that makes the records sees it.
 
-        A child that dies taking it (a framework that crashes on import) leaves it to this process.
+        A child that dies taking it (a framework that crashes on import) leaves it to this process, as before
+        records moved to a child.
         """
-        if self.process is None or not self.process.is_alive():
-            self._start()
-        try:
-            self.conn.send(_Snapshot(extra))
-            return self.conn.recv()
-        except (EOFError, OSError, BrokenPipeError):
-            self.process.join(timeout=5)
-            self.process = None
+        answered, snapshot = self._ask(_Snapshot(extra))
+        if answered:
+            return snapshot
         from harness import environment
 
         self.settings.apply()

@@ -110,4 +110,3 @@ def test_a_module_dynamo_does_not_compile_is_named_so_in_the_record_with_its_gra
                          profile="smoke").execution
     assert compiled["torch_compiles"] >= 1 and "torch_graph_breaks" not in compiled
     assert not compiled["torch"].endswith("eagerly")
-

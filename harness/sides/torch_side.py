@@ -76,8 +76,9 @@ def graph_breaks() -> dict[str, int]:
 
     out: dict[str, int] = {}
     for reason, n in counters["graph_break"].items():
-        line = str(reason).strip().splitlines()[0][:200] if str(reason).strip() else "graph break"
-        out[line] = out.get(line, 0) + int(n)
+        lines = str(reason).strip().splitlines()
+        first = lines[0][:200] if lines else "graph break"
+        out[first] = out.get(first, 0) + int(n)
     return out
 
 
